@@ -1,0 +1,42 @@
+# The two entry points (see README): `make run` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+VENV := .venv
+PYTHON := $(CURDIR)/$(VENV)/bin/python
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: run test setup-system setup-python build release bench fuzz clean
+
+## Build and start the main job: a local network of nodes on the simulated (insecure) platform.
+run: setup-system
+	swift build -c release --product darknode
+	.build/release/darknode --help
+
+## Every test, with the Python oracles installed in a virtualenv.
+test: setup-system setup-python
+	DARKNODE_PYTHON=$(PYTHON) swift test $(SWIFT_TEST_FLAGS)
+
+setup-system:
+	@if ! pkg-config --exists libsecp256k1 2>/dev/null || ! command -v python3 >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsecp256k1-dev pkg-config python3 python3-venv; \
+	fi
+
+setup-python: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-test.txt
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-test.txt
+	@touch $@
+
+build:
+	swift build
+
+release:
+	swift build -c release
+
+## Benchmarks: see BENCHMARKS.md for each figure's command.
+bench: setup-system
+	swift run -c release bench all
+
+clean:
+	rm -rf .build $(VENV)

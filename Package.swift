@@ -1,0 +1,89 @@
+// swift-tools-version: 6.1
+//
+// Darknode: a RenVM-style node that runs inside a TEE.
+// Targets are laid out by layer (see docs/ARCHITECTURE.md); a target may import only targets on its own
+// layer or below, and the pure protocol layer imports no I/O (no NIO, no GRDB).
+import PackageDescription
+
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras: Target.Dependency = .product(name: "_CryptoExtras", package: "swift-crypto")
+let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+let x509: Target.Dependency = .product(name: "X509", package: "swift-certificates")
+let asn1: Target.Dependency = .product(name: "SwiftASN1", package: "swift-asn1")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioEmbedded: Target.Dependency = .product(name: "NIOEmbedded", package: "swift-nio")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let bigInt: Target.Dependency = .product(name: "BigInt", package: "BigInt")
+
+/// Arithmetic-heavy pure modules are optimised in debug builds too: tests run 100,000s of field operations and
+/// seeded simulations, which are unusably slow at -Onone. (Root-package unsafe flags are allowed by SwiftPM.)
+let optimizedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "Darknode",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "darknode", targets: ["darknode"]),
+        .executable(name: "bench", targets: ["bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
+    ],
+    targets: [
+        // Layer 0: primitives.
+        .systemLibrary(
+            name: "CSecp256k1",
+            pkgConfig: "libsecp256k1",
+            providers: [.apt(["libsecp256k1-dev"])]
+        ),
+        .target(name: "Secp256k1", dependencies: ["CSecp256k1", crypto], swiftSettings: optimizedEvenInDebug),
+        .target(name: "WireCodec", dependencies: ["Secp256k1", protobuf, crypto], exclude: ["README.md"]),
+
+        // Layer 1: pure protocols (no I/O).
+        .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1]),
+        .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
+        .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
+        .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
+        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto]),
+        // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
+        .target(name: "SimulationSupport", dependencies: ["Secp256k1"]),
+
+        // Layer 2: adapters with I/O.
+        .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging]),
+        .target(name: "SecureChannelNIO", dependencies: ["SecureChannel", "Attestation", nioCore, nioPosix, logging]),
+        .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", nioCore, nioPosix, logging]),
+
+        // Layer 4: the command-line tool, and the benchmark harness.
+        .executableTarget(
+            name: "darknode",
+            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", argumentParser, logging, crypto],
+            plugins: ["BuildInfoPlugin"]
+        ),
+        .executableTarget(
+            name: "bench",
+            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", crypto, nioCore, nioPosix, nioSSL, grdb]
+        ),
+
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+
+        // Tests mirror modules.
+        // Test-only helpers: where the shared test data is, and how to call the Python oracles.
+        .target(name: "TestSupport"),
+        .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
+        .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// The Network module: see docs/ARCHITECTURE.md for its job. Its issue fills this folder.

@@ -1,0 +1,1 @@
+// The SecureChannel module: see docs/ARCHITECTURE.md for its job. Its issue fills this folder.
