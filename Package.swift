@@ -64,7 +64,7 @@ let package = Package(
         // Layer 2: adapters with I/O.
         .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging]),
         .target(name: "SecureChannelNIO", dependencies: ["SecureChannel", "Attestation", nioCore, nioPosix, logging]),
-        .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", nioCore, nioPosix, logging]),
+        .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), logging]),
 
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
@@ -84,6 +84,7 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

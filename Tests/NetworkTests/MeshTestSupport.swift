@@ -1,0 +1,76 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOPosix
+import Network
+import Secp256k1
+
+/// Records a mesh's events for assertions.
+final class EventLog: Sendable {
+    let events = NIOLockedValueBox<[MeshEvent]>([])
+    let task: Task<Void, Never>
+
+    init(_ mesh: Mesh) {
+        let box = events
+        task = Task {
+            for await event in mesh.events { box.withLockedValue { $0.append(event) } }
+        }
+    }
+
+    var messages: [InboundMessage] {
+        events.withLockedValue { $0.compactMap { if case .message(let m) = $0 { return m } else { return nil } } }
+    }
+
+    var refusals: [String] {
+        events.withLockedValue { $0.compactMap { if case .refused(_, let reason) = $0 { return reason } else { return nil } } }
+    }
+
+    var evictions: [String] {
+        events.withLockedValue { $0.compactMap { if case .evicted(_, let reason) = $0 { return reason } else { return nil } } }
+    }
+}
+
+/// Polls `condition` until it holds or `seconds` pass (a liveness deadline, not a performance threshold).
+func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(nanoseconds: 10_000_000)
+    }
+    return condition()
+}
+
+struct TestNode {
+    let key: PrivateKey
+    let mesh: Mesh
+    let log: EventLog
+    var id: PeerID { mesh.identity }
+}
+
+/// Starts `count` meshes on loopback with the unattested test handshake, each admitting all the others.
+func startMeshes(
+    count: Int, keys: [PrivateKey]? = nil, limits: NetworkLimits = NetworkLimits(), admittedExtra: [PeerID] = [],
+    group: MultiThreadedEventLoopGroup, configure: (inout MeshConfiguration, Int) -> Void = { _, _ in }
+) async throws -> [TestNode] {
+    let keys = keys ?? (0..<count).map { _ in PrivateKey.generate() }
+    let ids = Set(keys.map { PeerID($0.publicKey) } + admittedExtra)
+    var nodes: [TestNode] = []
+    for (i, key) in keys.enumerated() {
+        var config = MeshConfiguration(
+            identity: key, authenticator: UnattestedTestAuthenticator(identity: key, enabledForTesting: true), admitted: ids)
+        config.limits = limits
+        configure(&config, i)
+        let mesh = Mesh(configuration: config, group: group)
+        let log = EventLog(mesh)
+        try await mesh.start()
+        nodes.append(TestNode(key: key, mesh: mesh, log: log))
+    }
+    return nodes
+}
+
+func connectFullMesh(_ nodes: [TestNode]) async throws {
+    for i in nodes.indices {
+        for j in nodes.indices where i < j {
+            try await nodes[i].mesh.connect(host: "127.0.0.1", port: nodes[j].mesh.listenPort)
+        }
+    }
+}

@@ -1,0 +1,283 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Network
+import Secp256k1
+import Testing
+import WireCodec
+
+/// The mesh over real loopback sockets, with the unattested test handshake (the EKEP tests cover attestation).
+@Suite(.serialized) struct MeshTests {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+    @Test func broadcastsArriveExactlyOnceAtEveryPeer() async throws {
+        let nodes = try await startMeshes(count: 5, group: group)
+        try await connectFullMesh(nodes)
+        #expect(await eventually { nodes.allSatisfy { $0.mesh.connectedPeers.count == 4 } })
+        let perNode = 50
+        for (i, node) in nodes.enumerated() {
+            for k in 0..<perNode { try node.mesh.broadcast(Array("m-\(i)-\(k)".utf8), topic: "test") }
+        }
+        #expect(await eventually { nodes.allSatisfy { $0.log.messages.count >= 4 * perNode } })
+        try await Task.sleep(nanoseconds: 200_000_000)
+        for node in nodes {
+            let payloads = node.log.messages.map { String(decoding: $0.payload, as: UTF8.self) }
+            #expect(payloads.count == 4 * perNode)
+            #expect(Set(payloads).count == payloads.count, "no duplicates")
+            #expect(!payloads.contains { $0.hasPrefix("m-\(nodes.firstIndex { $0.id == node.id }!)-") }, "no echo to self")
+        }
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func directMessagesReachOnlyTheirTarget() async throws {
+        let nodes = try await startMeshes(count: 3, group: group)
+        try await connectFullMesh(nodes)
+        #expect(await eventually { nodes.allSatisfy { $0.mesh.connectedPeers.count == 2 } })
+        try nodes[0].mesh.send([1, 2, 3], topic: "direct", session: [9], to: nodes[2].id)
+        #expect(await eventually { nodes[2].log.messages.count == 1 })
+        let message = nodes[2].log.messages[0]
+        #expect(message.payload == [1, 2, 3] && message.sessionID == [9] && message.delivery == .direct)
+        #expect(message.from == nodes[0].id)
+        #expect(nodes[1].log.messages.isEmpty)
+        let stranger = PeerID(PrivateKey.generate().publicKey)
+        #expect(throws: MeshError.notConnected(stranger)) {
+            try nodes[0].mesh.send([1], topic: "x", to: stranger)
+        }
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func gossipReachesPeersBeyondNeighboursOnce() async throws {
+        // A line A – B – C: C is not connected to A, yet receives A's gossip once, via B.
+        let nodes = try await startMeshes(count: 3, group: group)
+        try await nodes[0].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
+        try await nodes[1].mesh.connect(host: "127.0.0.1", port: nodes[2].mesh.listenPort)
+        #expect(await eventually { nodes[1].mesh.connectedPeers.count == 2 })
+        let content = Array("block 17".utf8)
+        try nodes[0].mesh.gossip(content, topic: "block")
+        #expect(await eventually { nodes[2].log.messages.count == 1 })
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(nodes[2].log.messages.count == 1)
+        #expect(nodes[2].log.messages[0].author == nodes[0].id)
+        #expect(nodes[2].log.messages[0].from == nodes[1].id)
+        #expect(nodes[1].log.messages.count == 1)
+        #expect(nodes[0].log.messages.isEmpty)
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func peersOutsideTheAdmissionSetAreRefused() async throws {
+        let nodes = try await startMeshes(count: 2, group: group)
+        let outsiderKey = PrivateKey.generate()
+        var config = MeshConfiguration(
+            identity: outsiderKey, authenticator: UnattestedTestAuthenticator(identity: outsiderKey, enabledForTesting: true),
+            admitted: Set(nodes.map(\.id)))
+        config.port = 0
+        let outsider = Mesh(configuration: config, group: group)
+        try await outsider.start()
+        // The outsider may see its side complete before the member's refusal closes the connection.
+        _ = try? await outsider.connect(host: "127.0.0.1", port: nodes[0].mesh.listenPort)
+        #expect(await eventually { nodes[0].log.refusals.contains { $0.contains("admission") } })
+        #expect(await eventually { outsider.connectedPeers.isEmpty })
+        #expect(nodes[0].mesh.connectedPeers.allSatisfy { $0.identity != outsider.identity })
+        await outsider.stop()
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func theUnattestedHandshakeRefusesUnlessSwitchedOnForTests() async throws {
+        let keys = [PrivateKey.generate(), PrivateKey.generate()]
+        let nodes = try await startMeshes(count: 2, keys: keys, group: group) { config, i in
+            if i == 1 {
+                config.authenticator = UnattestedTestAuthenticator(identity: keys[1], enabledForTesting: false)
+            }
+        }
+        await #expect(throws: (any Error).self) {
+            try await nodes[1].mesh.connect(host: "127.0.0.1", port: nodes[0].mesh.listenPort)
+        }
+        #expect(nodes[1].mesh.connectedPeers.isEmpty)
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func simultaneousDialsLeaveOneConnectionPerPair() async throws {
+        let nodes = try await startMeshes(count: 2, group: group)
+        async let a: AuthenticatedPeer? = try? nodes[0].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
+        async let b: AuthenticatedPeer? = try? nodes[1].mesh.connect(host: "127.0.0.1", port: nodes[0].mesh.listenPort)
+        _ = await (a, b)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        #expect(nodes[0].mesh.connectedPeers.count == 1 && nodes[1].mesh.connectedPeers.count == 1)
+        try nodes[0].mesh.broadcast([7], topic: "t")
+        #expect(await eventually { nodes[1].log.messages.count == 1 })
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func aFloodingPeerIsThrottledWhileOthersKeepTheirThroughput() async throws {
+        var limits = NetworkLimits()
+        limits.messagesPerSecondPerPeer = 500
+        limits.messageBurstPerPeer = 200
+        limits.throttledMessagesBeforeDisconnect = .max
+        let nodes = try await startMeshes(count: 3, limits: limits, group: group)
+        try await connectFullMesh(nodes)
+        #expect(await eventually { nodes.allSatisfy { $0.mesh.connectedPeers.count == 2 } })
+        let flooder = nodes[1], honest = nodes[2], victim = nodes[0]
+        for k in 0..<5_000 { try flooder.mesh.send(Array("flood \(k)".utf8), topic: "flood", to: victim.id) }
+        for k in 0..<100 { try honest.mesh.send(Array("honest \(k)".utf8), topic: "honest", to: victim.id) }
+        #expect(await eventually { victim.log.messages.filter { $0.topic == "honest" }.count == 100 })
+        let stats = victim.mesh.statistics
+        #expect((stats.throttledPerPeer[flooder.id] ?? 0) > 0)
+        #expect((stats.throttledPerPeer[honest.id] ?? 0) == 0)
+        #expect(victim.log.messages.filter { $0.topic == "flood" }.count < 5_000)
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func malformedFramesFromAnAuthenticatedPeerCloseOnlyThatConnection() async throws {
+        let key = PrivateKey.generate()
+        let nodes = try await startMeshes(count: 2, admittedExtra: [PeerID(key.publicKey)], group: group)
+        try await connectFullMesh(nodes)
+        let garbageFrames: [[UInt8]] = [
+            [0, 0, 0, 3, 0xFF, 0xFF, 0xFF],  // not a protobuf
+            [0xFF, 0xFF, 0xFF, 0xFF],  // oversize length prefix
+            try { () throws -> [UInt8] in  // version 2
+                var e = Darknode_V1_Envelope()
+                e.version = 2
+                e.kind = .direct
+                let body: [UInt8] = try e.serializedBytes()
+                return [0, 0, 0, UInt8(body.count)] + body
+            }(),
+            try { () throws -> [UInt8] in  // gossip with a 5-byte hash
+                var e = Darknode_V1_Envelope()
+                e.version = 1
+                e.kind = .gossipPush
+                e.contentHash = Data([1, 2, 3, 4, 5])
+                let body: [UInt8] = try e.serializedBytes()
+                return [0, 0, 0, UInt8(body.count)] + body
+            }(),
+        ]
+        for (index, frame) in garbageFrames.enumerated() {
+            let before = nodes[0].log.refusals.count
+            let authenticated = NIOLockedValueBox<EventLoopFuture<AuthenticatedPeer>?>(nil)
+            let channel = try await ClientBootstrap(group: group)
+                .channelInitializer { channel in
+                    authenticated.withLockedValue {
+                        $0 = UnattestedTestAuthenticator(identity: key, enabledForTesting: true).authenticate(channel: channel, role: .dialer)
+                    }
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                .connect(host: "127.0.0.1", port: nodes[0].mesh.listenPort).get()
+            _ = try await authenticated.withLockedValue { $0! }.get()
+            try await channel.writeAndFlush(ByteBuffer(bytes: frame))
+            #expect(await eventually { nodes[0].log.refusals.count > before }, "frame \(index)")
+            #expect(await eventually { !channel.isActive }, "frame \(index) closes the connection")
+        }
+        // The node lives and its other connection still works.
+        try nodes[1].mesh.broadcast([42], topic: "alive")
+        #expect(await eventually { nodes[0].log.messages.contains { $0.payload == [42] } })
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func aRestartedNodeIsRedialledAndTrafficResumes() async throws {
+        let keys = (0..<3).map { _ in PrivateKey.generate() }
+        var nodes = try await startMeshes(count: 3, keys: keys, group: group)
+        try await connectFullMesh(nodes)
+        #expect(await eventually { nodes.allSatisfy { $0.mesh.connectedPeers.count == 2 } })
+        // Let address records propagate, then kill node 2 and bring it back on the same port.
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let port = nodes[2].mesh.listenPort
+        await nodes[2].mesh.stop()
+        #expect(await eventually { nodes[0].mesh.connectedPeers.count == 1 && nodes[1].mesh.connectedPeers.count == 1 })
+        var config = MeshConfiguration(
+            identity: keys[2], authenticator: UnattestedTestAuthenticator(identity: keys[2], enabledForTesting: true),
+            admitted: Set(keys.map { PeerID($0.publicKey) }))
+        config.port = port
+        let reborn = Mesh(configuration: config, group: group)
+        let log = EventLog(reborn)
+        try await reborn.start()
+        nodes[2] = TestNode(key: keys[2], mesh: reborn, log: log)
+        // Peers whose identity is smaller than node 2's redial it from their tables; the reborn node dials
+        // nobody here, so for the pairs where it is the smaller one we dial by hand as a bootstrap would.
+        for i in 0..<2 where nodes[2].id < nodes[i].id {
+            try await reborn.connect(host: "127.0.0.1", port: nodes[i].mesh.listenPort)
+        }
+        #expect(await eventually { reborn.connectedPeers.count == 2 })
+        try nodes[0].mesh.broadcast([5], topic: "after")
+        #expect(await eventually { log.messages.contains { $0.payload == [5] } })
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func pingMeasuresARoundTrip() async throws {
+        let nodes = try await startMeshes(count: 2, group: group)
+        try await connectFullMesh(nodes)
+        #expect(await eventually { nodes[0].mesh.connectedPeers.count == 1 })
+        let rtt = try await nodes[0].mesh.ping(nodes[1].id)
+        #expect(rtt > .zero)
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    @Test func failedReattestationEvictsThePeer() async throws {
+        var limits = NetworkLimits()
+        limits.reattestationIntervalMilliseconds = 50
+        limits.reattestationTimeoutMilliseconds = 2_000
+        let nodes = try await startMeshes(count: 2, limits: limits, group: group) { config, i in
+            config.attestationResponder = { nonce in ("simulated", nonce + [UInt8(i)]) }
+            // Node 0 accepts only evidence that echoes the nonce followed by 0: node 1's "lapses".
+            config.attestationChecker = { _, _, evidence, nonce in evidence == nonce + [0] ? nil : "evidence out of policy" }
+        }
+        try await connectFullMesh(nodes)
+        #expect(await eventually { nodes[0].log.evictions.contains { $0.contains("out of policy") } })
+        #expect(await eventually { nodes[0].mesh.connectedPeers.isEmpty })
+        for node in nodes { await node.mesh.stop() }
+    }
+}
+
+@Suite struct PeerRecordTests {
+    @Test func addressRecordsAreSignedAndNewestWins() throws {
+        let key = PrivateKey.generate()
+        let old = try PeerAddressRecord.make(identity: key, host: "127.0.0.1", port: 1000, timestampMilliseconds: 1_000)
+        let new = try PeerAddressRecord.make(identity: key, host: "127.0.0.1", port: 2000, timestampMilliseconds: 2_000)
+        var table = PeerTable()
+        let insertedNew = table.insert(new)
+        let insertedOld = table.insert(old)
+        #expect(insertedNew && !insertedOld)
+        #expect(table.address(of: PeerID(key.publicKey))?.port == 2000)
+        // Tampered host: signature fails.
+        var tampered = new.signed
+        tampered.payload[tampered.payload.startIndex + 40] ^= 1
+        #expect(throws: PeerAddressError.self) {
+            try PeerAddressRecord(verifying: tampered, nowMilliseconds: 2_000, maximumAge: 10_000)
+        }
+        // A record older than the maximum age is refused.
+        #expect(throws: PeerAddressError.stale) {
+            try PeerAddressRecord(verifying: old.signed, nowMilliseconds: 100_000, maximumAge: 10_000)
+        }
+    }
+
+    @Test func aNodeCannotSignAnotherNodesAddress() throws {
+        let mallory = PrivateKey.generate(), alice = PrivateKey.generate()
+        var address = Darknode_V1_PeerAddress()
+        address.identityKey = Data(alice.publicKey.compressed)
+        address.host = "10.0.0.66"
+        address.port = 1
+        address.timestampMs = 5
+        let forged = try Darknode_V1_SignedPayload.signing(address, domain: PeerAddressRecord.domain, with: mallory)
+        #expect(throws: PeerAddressError.signerMismatch) {
+            try PeerAddressRecord(verifying: forged, nowMilliseconds: 5, maximumAge: 1_000)
+        }
+    }
+
+    @Test func backoffGrowsWithJitterAndCaps() {
+        var rng = SystemRandomNumberGenerator()
+        var backoff = Backoff(initialMilliseconds: 100, maximumMilliseconds: 1_000, jitter: 0.5)
+        let delays = (0..<8).map { _ in backoff.nextDelayMilliseconds(using: &rng) }
+        #expect(delays[0] >= 50 && delays[0] <= 100)
+        #expect(delays[3] >= 400 && delays[3] <= 800)
+        #expect(delays.allSatisfy { $0 <= 1_000 })
+    }
+
+    @Test func tokenBucketRefillsAtItsRate() {
+        var bucket = TokenBucket(capacity: 10, ratePerSecond: 100, nowNanoseconds: 0)
+        var taken = 0
+        for _ in 0..<11 where bucket.take(nowNanoseconds: 0) { taken += 1 }
+        #expect(taken == 10)
+        let refilled = bucket.take(nowNanoseconds: 10_000_000)  // 10 ms → 1 token
+        let empty = !bucket.take(nowNanoseconds: 10_000_000)
+        #expect(refilled && empty)
+    }
+}
