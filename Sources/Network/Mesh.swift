@@ -345,14 +345,14 @@ public final class Mesh: Sendable {
             guard peer.identity != identity else { return .refuse("connection to self") }
             guard s.admitted.contains(peer.identity) else { return .refuse("identity not in the admission set") }
             if let existing = s.connections[peer.identity] {
-                // One connection per pair: the one dialled by the smaller identity wins; between two dialled by
-                // the same side, the newer wins (the older is from before a restart or an unseen drop).
+                // One connection per pair: the one dialled by the smaller identity wins.
+                // Between two dialled by the same side, a live existing one is kept (a redial raced it); a dead
+                // one (from before a restart, not yet noticed) is replaced.
                 let smaller = min(identity, peer.identity)
-                if existing.dialer == dialer || dialer == smaller {
-                    if existing.dialer != dialer && existing.dialer == smaller { return .keepExisting(existing.peer) }
-                    return .replace(existing.channel)
+                if existing.dialer == dialer {
+                    return existing.channel.isActive ? .keepExisting(existing.peer) : .replace(existing.channel)
                 }
-                return .keepExisting(existing.peer)
+                return dialer == smaller ? .replace(existing.channel) : .keepExisting(existing.peer)
             }
             return .fresh
         }

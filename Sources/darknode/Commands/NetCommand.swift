@@ -1,0 +1,224 @@
+import ArgumentParser
+import Foundation
+import Network
+import NIOPosix
+import Secp256k1
+
+/// `darknode net …`: the peer mesh, seen working.
+struct NetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "net",
+        abstract: "Run and inspect the attested peer mesh.",
+        subcommands: [NetDemoCommand.self, NetNodeCommand.self])
+}
+
+/// Options shared by the demo and its node processes.
+struct MeshSecurityOptions: ParsableArguments {
+    @Flag(
+        name: .customLong("unattested-test-handshake"),
+        help: "TEST ONLY: authenticate peers by identity key alone, without attestation or encryption.")
+    var unattestedTestHandshake = false
+}
+
+/// `darknode net demo --nodes N`: starts N node processes on loopback in a full mesh, has each broadcast,
+/// and prints every node's verified peer identities and message rates.
+struct NetDemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start N node processes on loopback exchanging broadcasts; print verified identities and rates.")
+
+    @Option(help: "Number of node processes.") var nodes: Int = 4
+    @Option(help: "Broadcasts each node sends.") var messages: Int = 200
+    @Option(help: "Payload bytes per broadcast.") var size: Int = 256
+    @OptionGroup var security: MeshSecurityOptions
+    @Flag(help: "Print one JSON object per node instead of a table.") var json = false
+
+    func validate() throws {
+        guard (2...64).contains(nodes) else { throw ValidationError("--nodes must be between 2 and 64") }
+        guard messages >= 0, size >= 1, size <= 1 << 20 else { throw ValidationError("bad --messages or --size") }
+    }
+
+    func run() async throws {
+        let executable = DarknodeVersion.executablePath
+        var children: [(Process, Pipe, Pipe)] = []
+        var hellos: [[String: Any]] = []
+        for _ in 0..<nodes {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            var args = ["net", "node", "--messages", "\(messages)", "--size", "\(size)", "--expected-peers", "\(nodes - 1)"]
+            if security.unattestedTestHandshake { args.append("--unattested-test-handshake") }
+            process.arguments = args
+            let input = Pipe(), output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.standardError
+            try process.run()
+            children.append((process, input, output))
+        }
+        defer { for (p, _, _) in children where p.isRunning { p.terminate() } }
+        // Each child first prints {"identity", "port"}; then it is told the admission set and whom to dial.
+        var readers: [LineReader] = []
+        for (_, _, output) in children {
+            let reader = LineReader(output.fileHandleForReading)
+            readers.append(reader)
+            guard let line = reader.nextLine(), let hello = Self.parse(line) else {
+                throw ValidationError("a node process did not start")
+            }
+            hellos.append(hello)
+        }
+        let identities = hellos.compactMap { $0["identity"] as? String }
+        let ports = hellos.compactMap { $0["port"] as? Int }
+        for (index, (_, input, _)) in children.enumerated() {
+            let plan: [String: Any] = [
+                "admitted": identities,
+                "dial": ports.enumerated().filter { $0.offset > index }.map { "127.0.0.1:\($0.element)" },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: plan)
+            input.fileHandleForWriting.write(data + Data("\n".utf8))
+        }
+        var reports: [[String: Any]] = []
+        for reader in readers {
+            guard let line = reader.nextLine(), let report = Self.parse(line) else {
+                throw ValidationError("a node process exited without a report")
+            }
+            reports.append(report)
+        }
+        for (process, _, _) in children { process.waitUntilExit() }
+        if json {
+            for report in reports {
+                let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            }
+        } else {
+            for report in reports {
+                let id = report["identity"] as? String ?? "?"
+                print("node \(id.prefix(16))  received \(report["received"] ?? 0)  rate \(report["messagesPerSecond"] ?? 0) msg/s")
+                for peer in report["peers"] as? [[String: Any]] ?? [] {
+                    print("   peer \(String(describing: peer["identity"] ?? "?").prefix(16))  platform \(peer["platform"] ?? "?")  measurement \(peer["measurement"] ?? "-")  received \(peer["received"] ?? 0)")
+                }
+            }
+        }
+        let expected = messages * (nodes - 1)
+        let complete = reports.allSatisfy { ($0["received"] as? Int) == expected }
+        if !complete { throw ExitCode(1) }
+    }
+
+    static func parse(_ line: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+    }
+}
+
+/// One process of `net demo` (internal): prints its identity and port, reads the plan from stdin, connects,
+/// broadcasts, and prints one JSON report when it has received everything (or after a deadline).
+struct NetNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node", abstract: "One node of `net demo` (driven over stdin/stdout).", shouldDisplay: false)
+
+    @Option var messages: Int = 200
+    @Option var size: Int = 256
+    @Option var expectedPeers: Int = 3
+    @Option var deadlineSeconds: Double = 60
+    @OptionGroup var security: MeshSecurityOptions
+
+    func run() async throws {
+        let key = PrivateKey.generate()
+        guard security.unattestedTestHandshake else {
+            throw ValidationError("the attested (EKEP) transport is required; pass --unattested-test-handshake only in tests")
+        }
+        let authenticator: any PeerAuthenticator = UnattestedTestAuthenticator(identity: key, enabledForTesting: true)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var config = MeshConfiguration(identity: key, authenticator: authenticator, admitted: [])
+        config.logger.logLevel = .warning
+        let mesh = Mesh(configuration: config, group: group)
+        let port = try await mesh.start()
+        emit(["identity": Hex.encode(key.publicKey.compressed), "port": port])
+        let reader = LineReader(FileHandle.standardInput)
+        guard let line = reader.nextLine(),
+            let plan = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        else { throw ValidationError("no plan on stdin") }
+        let admitted = Set((plan["admitted"] as? [String] ?? []).compactMap { Hex.decode($0).flatMap { PeerID(bytes: $0) } })
+        mesh.updateAdmitted(admitted)
+        for address in plan["dial"] as? [String] ?? [] {
+            let parts = address.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { continue }
+            for attempt in 0..<50 {
+                if (try? await mesh.connect(host: String(parts[0]), port: port)) != nil { break }
+                try await Task.sleep(nanoseconds: UInt64(20_000_000 * (attempt + 1)))
+            }
+        }
+        let start = ContinuousClock.now
+        while mesh.connectedPeers.count < expectedPeers, ContinuousClock.now - start < .seconds(deadlineSeconds) {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        // Count deliveries per sender.
+        let expected = messages * expectedPeers
+        let counter = Task { () -> ([PeerID: Int], Duration) in
+            var perPeer: [PeerID: Int] = [:]
+            var total = 0
+            let begin = ContinuousClock.now
+            for await event in mesh.events {
+                if case .message(let m) = event, m.topic == "demo" {
+                    perPeer[m.from, default: 0] += 1
+                    total += 1
+                    if total == expected { break }
+                }
+            }
+            return (perPeer, ContinuousClock.now - begin)
+        }
+        var payload = [UInt8](repeating: 0xA5, count: size)
+        for i in 0..<messages {
+            payload[0] = UInt8(truncatingIfNeeded: i)
+            try? mesh.broadcast(payload, topic: "demo")
+            if i % 64 == 63 { await Task.yield() }
+        }
+        let timeout = Task {
+            try? await Task.sleep(nanoseconds: UInt64(deadlineSeconds * 1e9))
+            counter.cancel()
+        }
+        let (perPeer, elapsed) = await counter.value
+        timeout.cancel()
+        let received = perPeer.values.reduce(0, +)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let peers: [[String: Any]] = mesh.connectedPeers.map { peer in
+            [
+                "identity": Hex.encode(peer.identity.bytes), "platform": peer.platform,
+                "measurement": peer.measurement ?? NSNull(), "received": perPeer[peer.identity] ?? 0,
+            ]
+        }
+        emit([
+            "identity": Hex.encode(key.publicKey.compressed), "received": received,
+            "messagesPerSecond": seconds > 0 ? Int(Double(received) / seconds) : 0, "peers": peers,
+            "droppedOutbound": mesh.statistics.droppedOutbound, "throttled": mesh.statistics.throttledMessages,
+        ])
+        // Give peers time to drain what we sent before closing.
+        try await Task.sleep(nanoseconds: 300_000_000)
+        await mesh.stop()
+        try await group.shutdownGracefully()
+    }
+
+    func emit(_ object: [String: Any]) {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        FileHandle.standardOutput.write(data + Data("\n".utf8))
+    }
+}
+
+/// Reads newline-terminated lines from a file handle (blocking), for the demo's parent/child protocol.
+final class LineReader {
+    let handle: FileHandle
+    var buffer = Data()
+
+    init(_ handle: FileHandle) { self.handle = handle }
+
+    func nextLine() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: 0x0A) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer = Data(buffer[(newline + 1)...])
+                return String(decoding: line, as: UTF8.self)
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
+    }
+}
