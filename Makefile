@@ -16,9 +16,12 @@ run: setup-system
 test: setup-system setup-python
 	DARKNODE_PYTHON=$(PYTHON) swift test $(SWIFT_TEST_FLAGS)
 
+# libsecp256k1 for the primitives; python3 for the oracles; iproute2 and iptables for the partition test.
+APT_PACKAGES := libsecp256k1-dev pkg-config python3 python3-venv iproute2 iptables
 setup-system:
-	@if ! pkg-config --exists libsecp256k1 2>/dev/null || ! command -v python3 >/dev/null; then \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libsecp256k1-dev pkg-config python3 python3-venv; \
+	@if ! pkg-config --exists libsecp256k1 2>/dev/null || ! command -v python3 >/dev/null \
+	    || ! command -v iptables >/dev/null || ! command -v ip >/dev/null; then \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
 	fi
 
 setup-python: $(VENV)/.installed

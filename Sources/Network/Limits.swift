@@ -29,6 +29,10 @@ public struct NetworkLimits: Sendable {
     /// How often each peer must answer a fresh-nonce attestation challenge, and how long it may take.
     public var reattestationIntervalMilliseconds: Int64 = 60_000
     public var reattestationTimeoutMilliseconds: Int64 = 10_000
+    /// A peer silent for this long is pinged; one that then stays silent for the timeout is disconnected
+    /// (so a partition is noticed and the reconnect loop can redial once it heals).
+    public var livenessIntervalMilliseconds: Int64 = 5_000
+    public var livenessTimeoutMilliseconds: Int64 = 10_000
     /// Signed address records older than this are ignored.
     public var addressRecordMaximumAgeMilliseconds: UInt64 = 24 * 3_600_000
 

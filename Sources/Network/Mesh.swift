@@ -106,6 +106,8 @@ public final class Mesh: Sendable {
         var throttled = 0
         var challenge: (nonce: [UInt8], deadlineNanoseconds: UInt64)?
         var dialer: PeerID
+        var lastHeardNanoseconds: UInt64 = 0
+        var livenessProbeSentNanoseconds: UInt64?
     }
 
     struct State {
@@ -256,6 +258,8 @@ public final class Mesh: Sendable {
         var toDial: [(String, Int, String)] = []
         var expired: [(PeerID, any Channel)] = []
         var challenges: [(any Channel, [UInt8])] = []
+        var unresponsive: [(PeerID, any Channel)] = []
+        var probes: [any Channel] = []
         let limits = configuration.limits
         let checking = configuration.attestationChecker != nil
         state.withLockedValue { s in
@@ -272,6 +276,16 @@ public final class Mesh: Sendable {
                 toDial.append((host, port, key))
             }
             for (peer, var connection) in s.connections {
+                let silentFor = now &- max(connection.lastHeardNanoseconds, connection.openedNanoseconds)
+                if let probe = connection.livenessProbeSentNanoseconds {
+                    if now &- probe > UInt64(limits.livenessTimeoutMilliseconds) * 1_000_000 {
+                        unresponsive.append((peer, connection.channel))
+                    }
+                } else if silentFor > UInt64(limits.livenessIntervalMilliseconds) * 1_000_000 {
+                    connection.livenessProbeSentNanoseconds = now
+                    s.connections[peer] = connection
+                    probes.append(connection.channel)
+                }
                 if let challenge = connection.challenge {
                     if challenge.deadlineNanoseconds < now { expired.append((peer, connection.channel)) }
                 } else if checking {
@@ -292,6 +306,15 @@ public final class Mesh: Sendable {
         }
         for (channel, nonce) in challenges {
             send(.attestationChallenge, payload: nonce, on: channel)
+        }
+        for channel in probes {
+            // Ping nonce 0 is reserved for liveness probes; any traffic from the peer clears the probe.
+            send(.ping, payload: [UInt8](repeating: 0, count: 8), on: channel)
+        }
+        for (peer, channel) in unresponsive {
+            logger.notice("closing unresponsive peer", metadata: ["peer": "\(peer)"])
+            closed(peer: peer, channel: channel, reason: "peer unresponsive")
+            channel.close(promise: nil)
         }
         for (host, port, key) in toDial {
             Task { [self] in
@@ -507,7 +530,7 @@ public final class Mesh: Sendable {
     public func ping(_ peer: PeerID, timeoutMilliseconds: Int64 = 5_000) async throws -> Duration {
         let channel = try channel(for: peer)
         var rng = SystemRandomNumberGenerator()
-        let nonce = rng.next() as UInt64
+        let nonce = (rng.next() as UInt64) | 1  // 0 is the liveness probe
         let clock = ContinuousClock()
         let start = clock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -552,6 +575,8 @@ public final class Mesh: Sendable {
         enum Verdict { case accept, drop, disconnect }
         let verdict: Verdict = state.withLockedValue { s in
             guard var c = s.connections[peer], c.channel === channel else { return .drop }
+            c.lastHeardNanoseconds = now
+            c.livenessProbeSentNanoseconds = nil
             s.stats.receivedMessages += 1
             s.stats.receivedPerPeer[peer, default: 0] += 1
             let okCount = c.messageBucket.take(1, nowNanoseconds: now)
@@ -615,6 +640,7 @@ public final class Mesh: Sendable {
         case .pong:
             guard payload.count == 8 else { return }
             let nonce = payload.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            if nonce == 0 { return }
             state.withLockedValue { $0.pings.removeValue(forKey: nonce) }?.resume()
         case .peerAddresses:
             guard let list = try? Darknode_V1_PeerAddressList(serializedBytes: payload) else {
