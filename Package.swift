@@ -74,7 +74,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", crypto, nioCore, nioPosix, nioSSL, grdb]
+            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", crypto, nioCore, nioPosix, nioSSL, grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
 
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),

@@ -748,7 +748,12 @@ final class PeerHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        mesh.malformed(peer: peer, channel: context.channel, error: error)
+        if error is EnvelopeFrameError || error is ByteToMessageDecoderError {
+            mesh.malformed(peer: peer, channel: context.channel, error: error)
+        } else {
+            // Socket errors (reset, timeout) are the network's doing, not the peer's misbehaviour.
+            context.close(promise: nil)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -2,8 +2,12 @@
 // same run. Groups: see `groups` below; `all` runs every group.
 let groups: [(String, (inout Harness) -> Void)] = [
     ("secp256k1", benchSecp256k1),
+    ("network", benchNetwork),
 ]
 
+import Foundation
+
+setvbuf(stdout, nil, _IOLBF, 0)  // line-buffered, so progress shows when piped
 var harness = Harness()
 let requested = Array(CommandLine.arguments.dropFirst())
 if requested.isEmpty || requested.contains("--help") {
