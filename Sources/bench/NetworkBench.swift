@@ -12,6 +12,7 @@ func benchNetwork(_ h: inout Harness) {
         print(String(format: "n=%-3d broadcasts/s %9.0f  deliveries/s %9.0f  latency p50 %@  p99 %@", n,
                      result.broadcastsPerSecond, result.deliveriesPerSecond,
                      Harness.format(result.p50) as NSString, Harness.format(result.p99) as NSString))
+        fflush(nil)
     }
 }
 

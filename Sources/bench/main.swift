@@ -7,7 +7,6 @@ let groups: [(String, (inout Harness) -> Void)] = [
 
 import Foundation
 
-setvbuf(stdout, nil, _IOLBF, 0)  // line-buffered, so progress shows when piped
 var harness = Harness()
 let requested = Array(CommandLine.arguments.dropFirst())
 if requested.isEmpty || requested.contains("--help") {
@@ -15,5 +14,6 @@ if requested.isEmpty || requested.contains("--help") {
 } else {
     for (name, run) in groups where requested.contains("all") || requested.contains(name) {
         run(&harness)
+        fflush(nil)  // show each group's figures as soon as it finishes, even when piped
     }
 }
