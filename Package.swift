@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", crypto, asn1]),
     ],
     swiftLanguageModes: [.v6]
 )
