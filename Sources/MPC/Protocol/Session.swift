@@ -1,0 +1,150 @@
+import Crypto
+import Secp256k1
+
+/// Names one protocol run. Every message carries it, and every transcript hash includes it, so a message
+/// or a proof from one session is useless in another.
+public struct SessionID: Hashable, Sendable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    /// Wraps 32 bytes.
+    public init(bytes: [UInt8]) throws(MPCError) {
+        guard bytes.count == 32 else { throw .decoding("session id must be 32 bytes") }
+        self.bytes = bytes
+    }
+
+    /// SHA-256 of a purpose tag, the epoch and a label (e.g. a consensus height).
+    public init(purpose: String, epoch: UInt64, label: String) {
+        var hasher = SHA256()
+        hasher.update(data: Array("darknode/mpc/session/v1".utf8))
+        for part in [Array(purpose.utf8), Array(label.utf8)] {
+            hasher.update(data: Wire.lengthPrefix(part.count))
+            hasher.update(data: part)
+        }
+        hasher.update(data: (0..<8).map { UInt8((epoch >> (56 - 8 * UInt64($0))) & 0xFF) })
+        bytes = Array(hasher.finalize())
+    }
+
+    public var description: String { "Session(\(Hex.encode(bytes.prefix(6))))" }
+}
+
+/// One protocol message. A message without a recipient goes through the reliable broadcast (consensus), so
+/// every honest member sees it, in the same order; a message with a recipient is private (an attested,
+/// encrypted channel) and carries shares.
+public struct MPCMessage: Sendable, Equatable {
+    public let session: SessionID
+    public let sender: PartyIndex
+    public let recipient: PartyIndex?
+    public let round: Int
+    public let payload: MPCPayload
+
+    public init(session: SessionID, sender: PartyIndex, recipient: PartyIndex?, round: Int, payload: MPCPayload) {
+        self.session = session
+        self.sender = sender
+        self.recipient = recipient
+        self.round = round
+        self.payload = payload
+    }
+
+    public var isBroadcast: Bool { recipient == nil }
+}
+
+/// A dealer's public answer to a complaint: the complainer's shares, revealed.
+public struct ComplaintAnswer: Sendable, Equatable {
+    public let complainer: PartyIndex
+    public let shares: [VerifiableShare]
+}
+
+/// GJKR phase-2 complaint: a share that matches the dealer's Pedersen commitment but not its Feldman values.
+public struct RevealComplaint: Sendable, Equatable {
+    public let dealer: PartyIndex
+    public let share: VerifiableShare
+}
+
+/// A party's shares of a disqualified-in-phase-2 dealer, published so that its polynomial can be rebuilt.
+public struct ReconstructionShare: Sendable, Equatable {
+    public let dealer: PartyIndex
+    public let share: VerifiableShare
+}
+
+/// What a party publishes for one presignature instance in the opening round (see `PresignSession`).
+public struct PresignOpening: Sendable, Equatable {
+    /// Blinding share of [k]: with all of them, R = C_k(0) − ρ(0)·H (RZL's RKPG).
+    public let nonceBlinding: Scalar
+    /// u_i = k_i·b_i + z_i and its blinding: a share of the degree-2t sharing of w = k·b (RZL MulOpen).
+    public let maskedProduct: VerifiableShare
+    /// M_i = k_i b_i·G + τ_i·H, and the proof that it commits to the product of C_k(i) and C_b(i).
+    public let productCommitment: Point
+    public let productProof: ProductProof
+    /// P'_i = b_i x_i·G + τ'_i·H, and the proof that it commits to the product of C_b(i) and X_i.
+    public let keyProductCommitment: Point
+    public let keyProductProof: ProductProof
+}
+
+/// Every payload kind, by protocol step.
+public enum MPCPayload: Sendable, Equatable {
+    /// Broadcast: a dealer's commitment vectors, one per sharing it deals.
+    case commitments([[Point]])
+    /// Direct: a dealer's shares for the recipient, one per sharing, in the same order.
+    case shares([VerifiableShare])
+    /// Broadcast: the dealers whose shares failed for the sender (empty when all were good).
+    case complaints([PartyIndex])
+    /// Broadcast: a dealer's answers to the complaints against it.
+    case answers([ComplaintAnswer])
+    /// Broadcast (GJKR phase 2): a dealer's Feldman values a_j·G.
+    case feldmanReveal([Point])
+    /// Broadcast (GJKR phase 2): shares proving a dealer's Feldman values wrong (empty when none).
+    case revealComplaints([RevealComplaint])
+    /// Broadcast (GJKR phase 2): shares of dealers whose polynomials must be rebuilt in public.
+    case reconstruction([ReconstructionShare])
+    /// Broadcast: one opening per presignature instance.
+    case presignOpenings([PresignOpening])
+    /// To the combiner (or broadcast): one signature share.
+    case signatureShare(SignatureShare)
+}
+
+/// Where a session stands.
+public enum SessionStatus: Equatable, Sendable {
+    case running
+    case finished
+    case failed(MPCError)
+}
+
+/// Timing of a session, in the driver's clock (virtual time in simulations). A round closes when every
+/// expected message has arrived or after `roundTimeout`; a session that is still running after
+/// `sessionTimeout` fails with `sessionExpired`.
+public struct SessionTiming: Sendable, Equatable {
+    public var roundTimeout: Duration
+    public var sessionTimeout: Duration
+
+    public init(roundTimeout: Duration = .seconds(5), sessionTimeout: Duration = .seconds(120)) {
+        self.roundTimeout = roundTimeout
+        self.sessionTimeout = sessionTimeout
+    }
+}
+
+/// The common shape of the MPC state machines: messages in, messages out, no I/O, time as a parameter.
+public protocol MPCSession {
+    var sessionID: SessionID { get }
+    /// Who this party is in the messages it sends (its index in the committee that speaks in this round).
+    var status: SessionStatus { get }
+    /// Every violation seen so far, each naming its culprit.
+    var misbehaviour: [Misbehaviour] { get }
+    /// First messages; `now` starts the clocks.
+    mutating func start(now: Duration) -> [MPCMessage]
+    /// Takes one message. Malformed, stale and out-of-session messages are refused with a typed error and
+    /// change nothing.
+    mutating func handle(_ message: MPCMessage, now: Duration) throws(MPCError)
+    /// Closes the current round when it is complete or timed out, and returns the next round's messages.
+    mutating func tick(now: Duration) -> [MPCMessage]
+}
+
+/// The reliable broadcast that MPC sessions need and that the node provides with consensus: every message
+/// broadcast by a member is delivered to every honest member, and all honest members receive broadcasts in
+/// the same order. Dealer sets (GJKR's QUAL) are then a deterministic function of the delivered transcript,
+/// so honest members agree on them without a separate agreement step.
+public protocol ReliableBroadcast {
+    /// Submits a broadcast message for ordering.
+    mutating func broadcast(_ message: MPCMessage)
+    /// The next message in the agreed order, if any.
+    mutating func nextDelivery() -> MPCMessage?
+}

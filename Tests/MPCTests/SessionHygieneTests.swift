@@ -1,0 +1,113 @@
+// Goal: a presignature id is refused the second time at runtime (the compile-time half — a `Presignature`
+// is ~Copyable and `signatureShare` consumes it — is shown in the doc comment of `Presignature` and in
+// docs/mpc.md); sessions refuse malformed, stale, out-of-session and late messages with typed errors; a
+// session that runs past its deadline fails with `sessionExpired`.
+// Method: drive sessions directly with hand-made messages and virtual time.
+import SimulationSupport
+import Testing
+
+@testable import MPC
+@testable import Secp256k1
+
+@Suite struct SessionHygieneTests {
+    @Test func repeatedPresignatureIdIsRefused() throws {
+        var rng = DeterministicRNG(seed: 60)
+        let shares = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)
+        var presign = try MPCSimulation.presign(keyShares: shares, count: 1, rng: &rng)
+        // A copy of the session (e.g. state restored from a backup) holds the same presignature material.
+        var restored = presign.sessions[0]
+        var ledger = PresignatureLedger(epoch: 0)
+        var batch = presign.sessions[0].takePresignatures()
+        guard let first = batch.next() else {
+            Issue.record("no presignature")
+            return
+        }
+        let id = first.id
+        _ = try first.signatureShare(for: Fixtures.digest(1), ledger: &ledger)
+        // The original session hands its presignatures out only once.
+        let again = presign.sessions[0].takePresignatures()
+        #expect(again.count == 0)
+        var copyBatch = restored.takePresignatures()
+        guard let copy = copyBatch.next() else {
+            Issue.record("the restored copy has no presignature")
+            return
+        }
+        #expect(copy.id == id)
+        do {
+            _ = try copy.signatureShare(for: Fixtures.digest(2), ledger: &ledger)
+            Issue.record("a repeated presignature id was accepted")
+        } catch {
+            #expect(error == .presignatureAlreadyUsed(id))
+        }
+        #expect(ledger.hasUsed(id))
+    }
+
+    @Test func sessionsRefuseForeignStaleAndMalformedMessages() throws {
+        var rng = DeterministicRNG(seed: 61)
+        let parameters = try CommitteeParameters(size: 4, threshold: 1)
+        let id = SessionID(purpose: "keygen", epoch: 0, label: "hygiene")
+        var session = KeyGenerationSession(session: id, parameters: parameters, me: 1, rng: ForkedRNG(seed: 1))
+        _ = session.start(now: .zero)
+        let commitments = MPCPayload.commitments([[Point.generator, Point.generator]])
+        func message(in session: SessionID = id, sender: Int = 2, recipient: Int? = nil, round: Int = 1,
+                     _ payload: MPCPayload) -> MPCMessage {
+            MPCMessage(session: session, sender: sender, recipient: recipient, round: round, payload: payload)
+        }
+        let other = SessionID(purpose: "keygen", epoch: 0, label: "other")
+        #expect(throws: MPCError.wrongSession) { try session.handle(message(in: other, commitments), now: .zero) }
+        #expect(throws: MPCError.unknownSender(9)) { try session.handle(message(sender: 9, commitments), now: .zero) }
+        #expect(throws: MPCError.wrongRecipient(3)) {
+            try session.handle(message(recipient: 3, .shares([VerifiableShare(value: .one)])), now: .zero)
+        }
+        #expect(throws: MPCError.unexpectedPayload(round: 1)) {
+            try session.handle(message(.complaints([])), now: .zero)
+        }
+        #expect(throws: MPCError.unexpectedPayload(round: 1)) {
+            try session.handle(message(recipient: 1, commitments), now: .zero)
+        }
+        #expect(throws: MPCError.malformed("Feldman reveal needs t + 1 points")) {
+            try session.handle(message(round: 4, .feldmanReveal([Point.generator])), now: .zero)
+        }
+        #expect(throws: MPCError.unexpectedPayload(round: 9)) {
+            try session.handle(message(round: 9, .complaints([])), now: .zero)
+        }
+        try session.handle(message(commitments), now: .zero)
+        #expect(throws: MPCError.duplicate) { try session.handle(message(commitments), now: .zero) }
+        // After the round closes, a message for it is stale.
+        _ = session.tick(now: .seconds(5))
+        #expect(session.round == 2)
+        #expect(throws: MPCError.unexpectedRound(expected: 2, got: 1)) {
+            try session.handle(message(sender: 3, commitments), now: .seconds(5))
+        }
+        // Past the session deadline everything is refused and the session fails.
+        let late = SessionTiming().sessionTimeout + .seconds(1)
+        #expect(throws: MPCError.sessionExpired) { try session.handle(message(round: 2, .complaints([])), now: late) }
+        _ = session.tick(now: late)
+        #expect(session.status == .failed(.sessionExpired))
+        #expect(throws: MPCError.sessionFinished) { try session.handle(message(round: 2, .complaints([])), now: late) }
+    }
+
+    @Test func parametersAreValidated() {
+        #expect(throws: MPCError.self) { try CommitteeParameters(size: 6, threshold: 2) }
+        #expect(throws: MPCError.self) { try CommitteeParameters(size: 4, threshold: 0) }
+        #expect((try? CommitteeParameters(size: 7, threshold: 2)) != nil)
+    }
+
+    @Test func combinerRefusesMismatchedShares() throws {
+        var rng = DeterministicRNG(seed: 62)
+        let shares = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)
+        var presign = try MPCSimulation.presign(keyShares: shares, count: 2, rng: &rng)
+        let publicData = presign.sessions[0].publicData
+        var combiner = try SignatureCombiner(presignature: publicData[0], key: shares[0].publicData, digest: Fixtures.digest(1))
+        var ledger = PresignatureLedger(epoch: 0)
+        var batch = presign.sessions[0].takePresignatures()
+        let share0 = try batch.next()!.signatureShare(for: Fixtures.digest(1), ledger: &ledger)
+        let share1 = try batch.next()!.signatureShare(for: Fixtures.digest(1), ledger: &ledger)
+        #expect(throws: MPCError.shareMismatch) { try combiner.add(share1) }  // another presignature
+        try combiner.add(share0)
+        #expect(throws: MPCError.duplicate) { try combiner.add(share0) }
+        #expect(throws: MPCError.malformed("digest must be 32 bytes")) {
+            _ = try SignatureCombiner(presignature: publicData[0], key: shares[0].publicData, digest: [1, 2, 3])
+        }
+    }
+}
