@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
-        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto]),
+        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
         // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
         .target(name: "SimulationSupport", dependencies: ["Secp256k1"]),
 
@@ -84,6 +84,7 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
+        .testTarget(name: "BitcoinTests", dependencies: ["Bitcoin", "Secp256k1", "TestSupport", "SimulationSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
