@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
         .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto]),
+        .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
+        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
         // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
         .target(name: "SimulationSupport", dependencies: ["Secp256k1"]),
 
@@ -89,6 +91,7 @@ let package = Package(
         .testTarget(
             name: "MPCTests", dependencies: ["MPC", "Secp256k1", "SimulationSupport", "TestSupport"],
             swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "BitcoinTests", dependencies: ["Bitcoin", "Secp256k1", "TestSupport", "SimulationSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,6 +3,7 @@
 let groups: [(String, (inout Harness) -> Void)] = [
     ("secp256k1", benchSecp256k1),
     ("network", benchNetwork),
+    ("bitcoin", benchBitcoin),
 ]
 
 import Foundation

@@ -10,6 +10,7 @@ struct Darknode: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self,
             NetCommand.self,
+            GatewayCommand.self,
         ]
     )
 }

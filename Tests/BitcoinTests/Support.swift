@@ -1,0 +1,23 @@
+// Shared helpers for the Bitcoin tests: hex, JSON access, deterministic keys.
+import Bitcoin
+import Foundation
+import Secp256k1
+import TestSupport
+
+func hex(_ s: String) -> [UInt8] {
+    guard let b = Hex.decode(s) else { fatalError("bad hex in test: \(s)") }
+    return b
+}
+
+func jsonObject(_ path: String) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(contentsOf: TestData.url(path)))
+}
+
+/// Deterministic test key number `n` (scalar n + 0x1000, never zero).
+func testKey(_ n: Int) -> PrivateKey {
+    var bytes = [UInt8](repeating: 0, count: 32)
+    let v = UInt64(n) + 0x1000
+    for i in 0..<8 { bytes[31 - i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
+    bytes[0] = 0x5A
+    return try! PrivateKey(bytes: bytes)
+}
