@@ -84,6 +84,7 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
+        .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "Attestation", "Secp256k1", "TestSupport", crypto, grdb, logging]),
     ],
     swiftLanguageModes: [.v6]
 )
