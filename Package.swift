@@ -92,6 +92,7 @@ let package = Package(
             name: "MPCTests", dependencies: ["MPC", "Secp256k1", "SimulationSupport", "TestSupport"],
             swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "BitcoinTests", dependencies: ["Bitcoin", "Secp256k1", "TestSupport", "SimulationSupport"]),
+        .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "Attestation", "Secp256k1", "TestSupport", crypto, grdb, logging]),
     ],
     swiftLanguageModes: [.v6]
 )

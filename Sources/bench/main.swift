@@ -4,6 +4,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("secp256k1", benchSecp256k1),
     ("network", benchNetwork),
     ("bitcoin", benchBitcoin),
+    ("enclave", benchEnclave),
 ]
 
 import Foundation

@@ -11,6 +11,7 @@ struct Darknode: AsyncParsableCommand {
             VersionCommand.self,
             NetCommand.self,
             GatewayCommand.self,
+            InitCommand.self,
         ]
     )
 }

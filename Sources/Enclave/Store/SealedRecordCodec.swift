@@ -1,0 +1,127 @@
+import Crypto
+import Foundation
+
+/// The keys a store derives from the platform sealing key, one per purpose, so that no key is used twice.
+struct StoreKeys: Sendable {
+    static let salt: [UInt8] = Array("darknode/sealed-store/v1".utf8)
+
+    /// AES-256-GCM key for row values and the head.
+    let valueKey: SymmetricKey
+    /// HMAC-SHA256 key for the row-set digest.
+    let digestKey: SymmetricKey
+    /// A public fingerprint of the sealing key, kept in clear, so a wrong key is told apart from tampering.
+    let keyID: [UInt8]
+
+    init(sealingKey: SymmetricKey) {
+        func derive(_ purpose: String) -> SymmetricKey {
+            HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: sealingKey, salt: StoreKeys.salt, info: Array(purpose.utf8), outputByteCount: 32)
+        }
+        valueKey = derive("value")
+        digestKey = derive("row-set-digest")
+        keyID = derive("key-id").withUnsafeBytes { Array($0) }
+    }
+}
+
+/// How values and the head are sealed, and what each seal authenticates.
+///
+/// Sealed value: `format (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16)`, AES-256-GCM with a random nonce. The additional
+/// data binds the value to where it lives: `domain ‖ u32 len ‖ table ‖ u32 len ‖ row key ‖ u64 version` (big-endian).
+/// A value copied to another row, another table, or given another version fails to open.
+enum SealedRecordCodec {
+    static let format: UInt8 = 1
+    static let overhead = 1 + 12 + 16
+    static let rowDomain: [UInt8] = Array("darknode/sealed-store/v1/row".utf8)
+    static let headDomain: [UInt8] = Array("darknode/sealed-store/v1/head".utf8)
+    static let entryDomain: [UInt8] = Array("darknode/sealed-store/v1/entry".utf8)
+
+    static func rowAAD(table: String, key: [UInt8], version: UInt64) -> [UInt8] {
+        var aad = rowDomain
+        appendLengthPrefixed(Array(table.utf8), to: &aad)
+        appendLengthPrefixed(key, to: &aad)
+        appendUInt64(version, to: &aad)
+        return aad
+    }
+
+    static func seal(_ plaintext: [UInt8], key: SymmetricKey, aad: [UInt8]) -> [UInt8] {
+        // AES-GCM with a fresh random nonce cannot fail for inputs below 64 GiB.
+        let box = try! AES.GCM.seal(plaintext, using: key, authenticating: aad)
+        return [format] + Array(box.combined!)
+    }
+
+    /// Opens a sealed value; nil when it is malformed or fails authentication.
+    static func open(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) -> [UInt8]? {
+        guard sealed.count >= overhead, sealed[0] == format else { return nil }
+        guard let box = try? AES.GCM.SealedBox(combined: sealed[1...]),
+            let plaintext = try? AES.GCM.open(box, using: key, authenticating: aad)
+        else { return nil }
+        return Array(plaintext)
+    }
+
+    /// One row's contribution to the row-set digest: HMAC over (table, key, version). Versions are unique per
+    /// row (each batch takes a new counter value), so the XOR of these MACs commits to the exact set of rows.
+    static func entryMAC(table: String, key: [UInt8], version: UInt64, digestKey: SymmetricKey) -> [UInt8] {
+        var message = entryDomain
+        appendLengthPrefixed(Array(table.utf8), to: &message)
+        appendLengthPrefixed(key, to: &message)
+        appendUInt64(version, to: &message)
+        return Array(HMAC<SHA256>.authenticationCode(for: message, using: digestKey))
+    }
+
+    static func xor(_ a: inout [UInt8], _ b: [UInt8]) {
+        for index in a.indices { a[index] ^= b[index] }
+    }
+
+    static func appendLengthPrefixed(_ bytes: [UInt8], to output: inout [UInt8]) {
+        let length = UInt32(bytes.count)
+        output += [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        output += bytes
+    }
+
+    static func appendUInt64(_ value: UInt64, to output: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { output.append(UInt8(value >> UInt64(shift) & 0xFF)) }
+    }
+
+    static func readUInt64(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// The store's authenticated state, sealed in the one `store_meta` row.
+struct StoreHead: Sendable, Equatable {
+    static let encodedLength = 1 + 8 + 8 + 32 + 8
+    /// Increases by one with every committed batch; each row's version is the counter of the batch that wrote it.
+    var counter: UInt64
+    /// How many rows the store holds.
+    var rowCount: UInt64
+    /// XOR of every row's entry MAC.
+    var rowSetDigest: [UInt8]
+    /// The highest external monotonic value (e.g. consensus height) anchored into this store.
+    var externalAnchor: UInt64
+
+    static let empty = StoreHead(counter: 0, rowCount: 0, rowSetDigest: [UInt8](repeating: 0, count: 32), externalAnchor: 0)
+
+    var encoded: [UInt8] {
+        var bytes: [UInt8] = [SealedRecordCodec.format]
+        SealedRecordCodec.appendUInt64(counter, to: &bytes)
+        SealedRecordCodec.appendUInt64(rowCount, to: &bytes)
+        bytes += rowSetDigest
+        SealedRecordCodec.appendUInt64(externalAnchor, to: &bytes)
+        return bytes
+    }
+
+    init(counter: UInt64, rowCount: UInt64, rowSetDigest: [UInt8], externalAnchor: UInt64) {
+        self.counter = counter
+        self.rowCount = rowCount
+        self.rowSetDigest = rowSetDigest
+        self.externalAnchor = externalAnchor
+    }
+
+    init?(encoded bytes: [UInt8]) {
+        guard bytes.count == StoreHead.encodedLength, bytes[0] == SealedRecordCodec.format else { return nil }
+        counter = SealedRecordCodec.readUInt64(bytes[1..<9])
+        rowCount = SealedRecordCodec.readUInt64(bytes[9..<17])
+        rowSetDigest = Array(bytes[17..<49])
+        externalAnchor = SealedRecordCodec.readUInt64(bytes[49..<57])
+    }
+}

@@ -1,0 +1,226 @@
+import Crypto
+import Foundation
+import GRDB
+import Synchronization
+
+/// The node's persistent store: key-value rows in named tables, in SQLite (WAL mode) through GRDB, with every
+/// value sealed under the enclave's sealing key.
+///
+/// What it guarantees, and how:
+/// - Confidentiality and integrity of values: AES-256-GCM, additional data = table ‖ row key ‖ version, so a
+///   changed, swapped or moved row fails to open (`rowTampered`).
+/// - Integrity of the row set: a sealed head holds a counter, the row count and the XOR of an HMAC per
+///   (table, key, version). At open it is recomputed, so deleted, added or replayed rows fail (`rowSetMismatch`).
+/// - Rollback: the counter rises with every batch and is recorded in a `RollbackAnchor` after each commit; a store
+///   older than the anchor refuses to open (`rolledBack`). `anchorExternal(_:)` records an outside monotonic value
+///   (consensus height) and `open(minimumExternalAnchor:)` enforces it.
+/// - Atomic batches and crash safety: one SQLite transaction per batch, WAL with `synchronous = FULL`.
+///
+/// Table names and row keys are stored in clear (they are lookup keys); put nothing secret in them.
+public final class SealedStore: Sendable {
+    /// Bounds on what callers may store, each with its reason.
+    public enum Limits {
+        /// Table names are short identifiers chosen by code, never by peers.
+        public static let tableNameBytesMax = 64
+        /// Keys are identifiers or hashes; 1 KiB leaves room for composite keys.
+        public static let rowKeyBytesMax = 1024
+        /// The largest value the node stores is a block or a presignature batch, well under 16 MiB.
+        public static let valueBytesMax = 16 << 20
+        /// Bounds the work (and memory for sealed values) one batch takes under the store's lock.
+        public static let batchOperationsMax = 100_000
+    }
+
+    public let path: String
+    /// The store counter after the last committed batch.
+    public var counter: UInt64 { state.withLock { $0.head.counter } }
+    /// The external value (e.g. consensus height) last anchored into this store.
+    public var externalAnchor: UInt64 { state.withLock { $0.head.externalAnchor } }
+
+    struct State {
+        var head: StoreHead
+        var isClosed = false
+    }
+
+    let database: DatabaseQueue
+    let keys: StoreKeys
+    let anchor: (any RollbackAnchor)?
+    let state: Mutex<State>
+
+    private init(path: String, database: DatabaseQueue, keys: StoreKeys, anchor: (any RollbackAnchor)?, head: StoreHead) {
+        self.path = path
+        self.database = database
+        self.keys = keys
+        self.anchor = anchor
+        self.state = Mutex(State(head: head))
+    }
+
+    /// Creates a new, empty store at `path`; fails if a file is already there.
+    public static func create(path: String, sealingKey: SymmetricKey, anchor: (any RollbackAnchor)? = nil)
+        throws(SealedStoreError) -> SealedStore
+    {
+        guard !FileManager.default.fileExists(atPath: path) else { throw .storeExists(path: path) }
+        // An anchor that has already seen a store means this path held one: a fresh store here is a reset.
+        let anchored = try anchoredCounter(anchor)
+        guard anchored == 0 else { throw .rolledBack(storeCounter: 0, anchoredCounter: anchored) }
+        let keys = StoreKeys(sealingKey: sealingKey)
+        let head = StoreHead.empty
+        let database = try mapDatabaseErrors {
+            let queue = try DatabaseQueue(path: path, configuration: configuration())
+            try SealedStoreSchema.migrator.migrate(queue)
+            try queue.write { db in
+                try db.execute(
+                    sql: "INSERT INTO store_meta (id, format, key_id, head) VALUES (1, ?, ?, ?)",
+                    arguments: [Int(SealedRecordCodec.format), Data(keys.keyID), Data(sealHead(head, keys: keys))])
+            }
+            return queue
+        }
+        return SealedStore(path: path, database: database, keys: keys, anchor: anchor, head: head)
+    }
+
+    /// Opens an existing store, checking the key, the head, the row set and the rollback anchors.
+    ///
+    /// - Parameter minimumExternalAnchor: the lowest external value (e.g. consensus height) the caller knows this
+    ///   store must already have anchored; a lower one means the file was rolled back.
+    public static func open(
+        path: String, sealingKey: SymmetricKey, anchor: (any RollbackAnchor)? = nil, minimumExternalAnchor: UInt64 = 0
+    ) throws(SealedStoreError) -> SealedStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw .storeMissing(path: path) }
+        let keys = StoreKeys(sealingKey: sealingKey)
+        let database = try mapDatabaseErrors { try DatabaseQueue(path: path, configuration: configuration()) }
+        try SealedStoreSchema.migrate(database)
+        let head = try loadHead(database, keys: keys)
+        try checkRowSet(database, head: head, keys: keys)
+        let anchored = try anchoredCounter(anchor)
+        guard head.counter >= anchored else { throw .rolledBack(storeCounter: head.counter, anchoredCounter: anchored) }
+        guard head.externalAnchor >= minimumExternalAnchor else {
+            throw .externalAnchorBehind(stored: head.externalAnchor, required: minimumExternalAnchor)
+        }
+        return SealedStore(path: path, database: database, keys: keys, anchor: anchor, head: head)
+    }
+
+    /// The value of one row, or nil when there is none. Throws when the row fails authentication.
+    public func value(table: String, key: [UInt8]) throws(SealedStoreError) -> [UInt8]? {
+        try SealedStore.validate(table: table, key: key)
+        let counter = try state.withLock { state throws(SealedStoreError) in
+            guard !state.isClosed else { throw .closed }
+            return state.head.counter
+        }
+        let row = try SealedStore.mapDatabaseErrors {
+            try database.read { db in
+                try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT version, sealed FROM sealed_rows WHERE table_name = ? AND row_key = ?"),
+                    arguments: [table, Data(key)])
+            }
+        }
+        guard let row else { return nil }
+        return try openRow(table: table, key: key, row: row, counter: counter)
+    }
+
+    /// Every row of `table` in key order, each authenticated.
+    public func rows(table: String) throws(SealedStoreError) -> [(key: [UInt8], value: [UInt8])] {
+        try SealedStore.validate(table: table, key: [0])
+        let counter = try state.withLock { state throws(SealedStoreError) in
+            guard !state.isClosed else { throw .closed }
+            return state.head.counter
+        }
+        let fetched = try SealedStore.mapDatabaseErrors {
+            try database.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT row_key, version, sealed FROM sealed_rows WHERE table_name = ? ORDER BY row_key",
+                    arguments: [table])
+            }
+        }
+        var result: [(key: [UInt8], value: [UInt8])] = []
+        for row in fetched {
+            guard let key = Data.fromDatabaseValue(row.storedValue("row_key")) else { throw .rowSetMismatch }
+            result.append(([UInt8](key), try openRow(table: table, key: [UInt8](key), row: row, counter: counter)))
+        }
+        return result
+    }
+
+    /// Writes one value (a batch of one).
+    public func put(table: String, key: [UInt8], value: [UInt8]) throws(SealedStoreError) {
+        var batch = SealedBatch()
+        batch.put(table: table, key: key, value: value)
+        try commit(batch)
+    }
+
+    /// Deletes one row (a batch of one); deleting a missing row is not an error.
+    public func delete(table: String, key: [UInt8]) throws(SealedStoreError) {
+        var batch = SealedBatch()
+        batch.delete(table: table, key: key)
+        try commit(batch)
+    }
+
+    /// Applies every operation of `batch` in one transaction, or none of them.
+    public func commit(_ batch: SealedBatch) throws(SealedStoreError) {
+        guard batch.operations.count <= Limits.batchOperationsMax else { throw .batchTooLarge(batch.operations.count) }
+        for operation in batch.operations {
+            try SealedStore.validate(table: operation.table, key: operation.key)
+            if let value = operation.value, value.count > Limits.valueBytesMax { throw .valueTooLarge(value.count) }
+        }
+        try apply(batch.operations, externalAnchor: nil)
+    }
+
+    /// Records an external monotonic value (e.g. the consensus height this node has reached) in the store head.
+    /// It may only rise; it takes a batch of its own, so the store counter rises too.
+    public func anchorExternal(_ value: UInt64) throws(SealedStoreError) {
+        try apply([], externalAnchor: value)
+    }
+
+    /// Authenticates every row (the row set is already checked at open; this also opens each value).
+    public func verifyIntegrity() throws(SealedStoreError) {
+        let head = try state.withLock { state throws(SealedStoreError) in
+            guard !state.isClosed else { throw .closed }
+            return state.head
+        }
+        try SealedStore.checkRowSet(database, head: head, keys: keys)
+        let fetched = try SealedStore.mapDatabaseErrors {
+            try database.read { db in try Row.fetchAll(db, sql: "SELECT table_name, row_key, version, sealed FROM sealed_rows") }
+        }
+        for row in fetched {
+            guard let table = String.fromDatabaseValue(row.storedValue("table_name")),
+                let key = Data.fromDatabaseValue(row.storedValue("row_key"))
+            else { throw .rowSetMismatch }
+            _ = try openRow(table: table, key: [UInt8](key), row: row, counter: head.counter)
+        }
+    }
+
+    /// Moves the WAL into the main file and closes the database. Later calls fail with `closed`.
+    public func close() throws(SealedStoreError) {
+        let wasClosed = state.withLock { state in
+            defer { state.isClosed = true }
+            return state.isClosed
+        }
+        guard !wasClosed else { return }
+        try SealedStore.mapDatabaseErrors {
+            try database.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            try database.close()
+        }
+    }
+}
+
+/// A set of puts and deletes applied atomically by `SealedStore.commit(_:)`, in order.
+public struct SealedBatch: Sendable {
+    struct Operation: Sendable {
+        let table: String
+        let key: [UInt8]
+        /// nil deletes the row.
+        let value: [UInt8]?
+    }
+
+    var operations: [Operation] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { operations.isEmpty }
+    public var count: Int { operations.count }
+
+    public mutating func put(table: String, key: [UInt8], value: [UInt8]) {
+        operations.append(Operation(table: table, key: key, value: value))
+    }
+
+    public mutating func delete(table: String, key: [UInt8]) {
+        operations.append(Operation(table: table, key: key, value: nil))
+    }
+}

@@ -1,0 +1,93 @@
+import Attestation
+import Crypto
+import Foundation
+import Testing
+
+@testable import Enclave
+
+/// Goal: `darknode init`'s library side — a data directory gets a sealed identity, a store and a configuration
+/// that reads back; evidence from it binds the identity key and the nonce. Method: simulated platform in a
+/// temporary directory with a fixed measurement.
+@Suite("Data directory and node identity")
+struct DataDirectoryTests {
+    static func environment(_ directory: DataDirectory, measurement: UInt8 = 0xAB) -> PlatformEnvironment {
+        PlatformEnvironment(
+            simulatedMachineDirectory: directory.simulatedMachinePath, gramineRoot: directory.path + "/no-gramine",
+            configfsReportRoot: directory.path + "/no-configfs", simulatedMeasurement: [UInt8](repeating: measurement, count: 32))
+    }
+
+    @Test func initializeThenOpenKeepsTheIdentity() throws {
+        let temporary = try TemporaryDirectory()
+        let directory = DataDirectory(path: temporary.file("node"))
+        let configuration = EnclaveConfiguration(platform: .simulated)
+        let created = try directory.initialize(configuration: configuration, environment: Self.environment(directory), logger: quietLogger)
+        let publicKey = created.identity.publicKey
+        try created.store.close()
+        #expect(throws: DataDirectory.Failure.alreadyInitialized(path: directory.path)) {
+            try directory.initialize(configuration: configuration, environment: Self.environment(directory), logger: quietLogger)
+        }
+        let opened = try directory.open(environment: Self.environment(directory), logger: quietLogger)
+        #expect(opened.identity.publicKey == publicKey)
+        #expect(opened.configuration == configuration)
+        #expect(opened.platform.kind == .simulated)
+        #expect(throws: NodeIdentity.Failure.alreadyExists) { try NodeIdentity.create(in: opened.store) }
+        try opened.store.close()
+
+        // Another build (another measurement) cannot open the store under the default policy.
+        #expect(throws: SealedStoreError.wrongSealingKey) {
+            try directory.open(environment: Self.environment(directory, measurement: 0xCD), logger: quietLogger)
+        }
+    }
+
+    @Test func evidenceBindsIdentityAndNonce() throws {
+        let temporary = try TemporaryDirectory()
+        let directory = DataDirectory(path: temporary.file("node"))
+        let node = try directory.initialize(
+            configuration: EnclaveConfiguration(platform: .simulated), environment: Self.environment(directory), logger: quietLogger)
+        defer { try? node.store.close() }
+        let nonce = (0..<32).map { UInt8($0) }
+        let evidence = try node.identity.evidence(platform: node.platform, nonce: nonce)
+        let parsed = try SimulatedEvidence(bytes: evidence.evidence)
+        #expect(parsed.isSignatureValid)
+        #expect(parsed.reportData == (try ReportDataBinding.reportData(identityKey: node.identity.publicKey, nonce: nonce)))
+        #expect(evidence.reportData == parsed.reportData)
+        #expect(parsed.measurement == [UInt8](repeating: 0xAB, count: 32))
+    }
+
+    @Test func openWithoutInitIsNamed() throws {
+        let temporary = try TemporaryDirectory()
+        let directory = DataDirectory(path: temporary.file("empty"))
+        #expect(throws: DataDirectory.Failure.notInitialized(path: directory.path)) {
+            try directory.open(environment: Self.environment(directory), logger: quietLogger)
+        }
+    }
+
+    @Test func defaultConfigurationFileParsesBack() throws {
+        for configuration in [
+            EnclaveConfiguration(),
+            EnclaveConfiguration(platform: .simulated, sealingPolicy: .signer),
+            EnclaveConfiguration(platform: .configfsTSM, provisionedSealingKeyPath: "/run/darknode/key"),
+        ] {
+            #expect(try EnclaveConfiguration.parse(configuration.defaultFileText) == configuration)
+            #expect(configuration.defaultFileText.contains("# Which trusted execution environment"))
+        }
+    }
+
+    @Test func configurationErrorsAreTyped() throws {
+        #expect(throws: EnclaveConfiguration.ParseError.unknownKey(line: 2, key: "platfrom")) {
+            try EnclaveConfiguration.parse("[enclave]\nplatfrom = \"auto\"\n")
+        }
+        #expect(throws: EnclaveConfiguration.ParseError.invalidValue(line: 2, key: "platform", value: "sgx")) {
+            try EnclaveConfiguration.parse("[enclave]\nplatform = \"sgx\"\n")
+        }
+        #expect(throws: EnclaveConfiguration.ParseError.malformedLine(line: 2)) {
+            try EnclaveConfiguration.parse("[enclave]\nplatform = auto\n")
+        }
+        #expect(throws: EnclaveConfiguration.ParseError.self) {
+            try EnclaveConfiguration.parse(String(repeating: "#", count: EnclaveConfiguration.fileBytesMax + 1))
+        }
+        // Other modules' sections are left to them.
+        let parsed = try EnclaveConfiguration.parse("[node]\nanything = \"x\"\n[enclave]\nplatform = \"simulated\" # dev\n")
+        #expect(parsed.platform == .simulated)
+    }
+}
