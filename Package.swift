@@ -57,8 +57,6 @@ let package = Package(
         .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
-        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto]),
-        .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
         // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
         .target(name: "SimulationSupport", dependencies: ["Secp256k1"]),
