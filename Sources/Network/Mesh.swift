@@ -358,44 +358,59 @@ public final class Mesh: Sendable {
         }
     }
 
+    /// Admission, then the one-connection-per-pair rule. The peer with the larger identity decides whether a
+    /// new connection is kept (it has no live connection to that peer yet) or dropped, and tells the other
+    /// side with one verdict byte before any envelope flows. With one decider per pair the two sides never
+    /// keep different connections, so no message is sent on a connection the other side then closes.
     func admit(channel: any Channel, role: ConnectionRole, peer: AuthenticatedPeer, address: String?) {
-        let limits = configuration.limits
-        let now = Self.now()
-        let dialer = role == .dialer ? identity : peer.identity
-        enum Decision { case refuse(String), replace(any Channel), keepExisting(AuthenticatedPeer), fresh }
-        let decision: Decision = state.withLockedValue { s in
-            guard s.running else { return .refuse("mesh stopped") }
-            guard peer.identity != identity else { return .refuse("connection to self") }
-            guard s.admitted.contains(peer.identity) else { return .refuse("identity not in the admission set") }
-            if let existing = s.connections[peer.identity] {
-                // One connection per pair: the one dialled by the smaller identity wins.
-                // Between two dialled by the same side, a live existing one is kept (a redial raced it); a dead
-                // one (from before a restart, not yet noticed) is replaced.
-                let smaller = min(identity, peer.identity)
-                if existing.dialer == dialer {
-                    return existing.channel.isActive ? .keepExisting(existing.peer) : .replace(existing.channel)
-                }
-                return dialer == smaller ? .replace(existing.channel) : .keepExisting(existing.peer)
-            }
-            return .fresh
+        let refusal: String? = state.withLockedValue { s in
+            guard s.running else { return "mesh stopped" }
+            guard peer.identity != identity else { return "connection to self" }
+            guard s.admitted.contains(peer.identity) else { return "identity not in the admission set" }
+            return nil
         }
-        switch decision {
-        case .refuse(let reason):
+        if let reason = refusal {
             state.withLockedValue { $0.stats.refusedConnections += 1 }
             continuation.yield(.refused(peer: peer.identity, reason: reason))
             logger.notice("refusing peer", metadata: ["peer": "\(peer.identity)", "reason": "\(reason)"])
             channel.close(promise: nil)
             return
-        case .keepExisting(let existing):
-            // A dialler waiting on this connection learns that the peer is already connected.
-            channel.pipeline.fireUserInboundEventTriggered(MeshReady(peer: existing))
-            channel.close(promise: nil)
-            return
-        case .replace(let old):
-            old.close(promise: nil)
-        case .fresh:
-            break
         }
+        if peer.identity < identity {
+            // We decide.
+            let existing: AuthenticatedPeer? = state.withLockedValue { s in
+                guard let current = s.connections[peer.identity], current.channel.isActive else { return nil }
+                return current.peer
+            }
+            if let existing {
+                channel.writeAndFlush(ByteBuffer(bytes: [ConnectionVerdict.drop]), promise: nil)
+                drop(channel: channel, existing: existing)
+            } else {
+                channel.writeAndFlush(ByteBuffer(bytes: [ConnectionVerdict.keep]), promise: nil)
+                install(channel: channel, role: role, peer: peer, address: address)
+            }
+        } else {
+            // The peer decides; wait for its verdict byte.
+            do {
+                try channel.pipeline.syncOperations.addHandler(
+                    ConnectionVerdictHandler(mesh: self, role: role, peer: peer, address: address))
+            } catch {
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Closes a connection that lost the tie-break; a dialler waiting on it learns the existing connection.
+    func drop(channel: any Channel, existing: AuthenticatedPeer?) {
+        if let existing { channel.pipeline.fireUserInboundEventTriggered(MeshReady(peer: existing)) }
+        channel.close(promise: nil)
+    }
+
+    /// Makes `channel` the connection to `peer` (closing any older one) and starts envelope traffic on it.
+    func install(channel: any Channel, role: ConnectionRole, peer: AuthenticatedPeer, address: String?) {
+        let limits = configuration.limits
+        let now = Self.now()
+        let dialer = role == .dialer ? identity : peer.identity
         let connection = Connection(
             channel: channel, role: role, peer: peer, openedNanoseconds: now,
             messageBucket: TokenBucket(
@@ -416,10 +431,13 @@ public final class Mesh: Sendable {
             channel.close(promise: nil)
             return
         }
-        state.withLockedValue { s in
+        let old = state.withLockedValue { s -> (any Channel)? in
+            let previous = s.connections[peer.identity]?.channel
             s.connections[peer.identity] = connection
             if let address { s.addressOfPeer[peer.identity] = address }
+            return previous
         }
+        old?.close(promise: nil)
         continuation.yield(.connected(peer))
         logger.info(
             "peer connected",
@@ -691,6 +709,52 @@ public final class Mesh: Sendable {
             }
         case .unspecified, .UNRECOGNIZED:
             break
+        }
+    }
+}
+
+/// The decider's one-byte answer on a new connection.
+enum ConnectionVerdict {
+    static let keep: UInt8 = 1
+    static let drop: UInt8 = 0
+}
+
+/// On the non-deciding side: waits for the verdict byte, then installs the connection or drops it, and
+/// passes on any bytes that followed the verdict.
+final class ConnectionVerdictHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let mesh: Mesh
+    let role: ConnectionRole
+    let peer: AuthenticatedPeer
+    let address: String?
+    var decided = false
+
+    init(mesh: Mesh, role: ConnectionRole, peer: AuthenticatedPeer, address: String?) {
+        self.mesh = mesh
+        self.role = role
+        self.peer = peer
+        self.address = address
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        guard !decided else {
+            context.fireChannelRead(data)
+            return
+        }
+        guard let verdict = buffer.readInteger(as: UInt8.self) else { return }
+        decided = true
+        switch verdict {
+        case ConnectionVerdict.keep:
+            mesh.install(channel: context.channel, role: role, peer: peer, address: address)
+            if buffer.readableBytes > 0 { context.fireChannelRead(NIOAny(buffer)) }
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        case ConnectionVerdict.drop:
+            let existing = mesh.state.withLockedValue { $0.connections[peer.identity]?.peer }
+            mesh.drop(channel: context.channel, existing: existing)
+        default:
+            mesh.malformed(peer: peer.identity, channel: context.channel, error: EnvelopeFrameError.invalidField("connection verdict"))
         }
     }
 }

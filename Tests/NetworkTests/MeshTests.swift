@@ -163,7 +163,9 @@ import WireCodec
                 }
                 .connect(host: "127.0.0.1", port: nodes[0].mesh.listenPort).get()
             _ = try await authenticated.withLockedValue { $0! }.get()
-            try await channel.writeAndFlush(ByteBuffer(bytes: frame))
+            // The larger identity of a pair sends the one-byte connection verdict first (1 = keep).
+            let verdict: [UInt8] = PeerID(key.publicKey) > nodes[0].id ? [1] : []
+            try await channel.writeAndFlush(ByteBuffer(bytes: verdict + frame))
             #expect(await eventually { nodes[0].log.refusals.count > before }, "frame \(index)")
             #expect(await eventually { !channel.isActive }, "frame \(index) closes the connection")
         }

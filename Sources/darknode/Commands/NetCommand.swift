@@ -118,7 +118,7 @@ struct NetNodeCommand: AsyncParsableCommand {
     @Option var messages: Int = 200
     @Option var size: Int = 256
     @Option var expectedPeers: Int = 3
-    @Option var deadlineSeconds: Double = 60
+    @Option var deadlineSeconds: Double = 180
     @OptionGroup var security: MeshSecurityOptions
 
     func run() async throws {
@@ -151,20 +151,33 @@ struct NetNodeCommand: AsyncParsableCommand {
         while mesh.connectedPeers.count < expectedPeers, ContinuousClock.now - start < .seconds(deadlineSeconds) {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
-        // Count deliveries per sender.
+        let peerSnapshot = mesh.connectedPeers
+        // Count deliveries per sender. Once everything has arrived, say "done"; leave only when every peer has
+        // said "done" too. Per-connection FIFO order means a peer's "done" follows all its broadcasts, so no
+        // one closes a connection while its messages are still in flight.
         let expected = messages * expectedPeers
         let counter = Task { () -> ([PeerID: Int], Duration) in
             var perPeer: [PeerID: Int] = [:]
             var total = 0
+            var done: Set<PeerID> = []
+            var finished: Duration = .zero
             let begin = ContinuousClock.now
+            if expected == 0 { try? mesh.broadcast([1], topic: "demo-done") }
             for await event in mesh.events {
-                if case .message(let m) = event, m.topic == "demo" {
+                guard case .message(let m) = event else { continue }
+                if m.topic == "demo" {
                     perPeer[m.from, default: 0] += 1
                     total += 1
-                    if total == expected { break }
+                    if total == expected {
+                        finished = ContinuousClock.now - begin
+                        try? mesh.broadcast([1], topic: "demo-done")
+                    }
+                } else if m.topic == "demo-done" {
+                    done.insert(m.from)
                 }
+                if total >= expected && done.count >= expectedPeers { break }
             }
-            return (perPeer, ContinuousClock.now - begin)
+            return (perPeer, finished == .zero ? ContinuousClock.now - begin : finished)
         }
         var payload = [UInt8](repeating: 0xA5, count: size)
         for i in 0..<messages {
@@ -180,7 +193,7 @@ struct NetNodeCommand: AsyncParsableCommand {
         timeout.cancel()
         let received = perPeer.values.reduce(0, +)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let peers: [[String: Any]] = mesh.connectedPeers.map { peer in
+        let peers: [[String: Any]] = peerSnapshot.map { peer in
             [
                 "identity": Hex.encode(peer.identity.bytes), "platform": peer.platform,
                 "measurement": peer.measurement ?? NSNull(), "received": perPeer[peer.identity] ?? 0,
@@ -191,8 +204,6 @@ struct NetNodeCommand: AsyncParsableCommand {
             "messagesPerSecond": seconds > 0 ? Int(Double(received) / seconds) : 0, "peers": peers,
             "droppedOutbound": mesh.statistics.droppedOutbound, "throttled": mesh.statistics.throttledMessages,
         ])
-        // Give peers time to drain what we sent before closing.
-        try await Task.sleep(nanoseconds: 300_000_000)
         await mesh.stop()
         try await group.shutdownGracefully()
     }
