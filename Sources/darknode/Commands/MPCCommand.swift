@@ -4,6 +4,17 @@ import MPC
 import Secp256k1
 import SimulationSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// CPU time of this process in milliseconds (all parties run in it, one after another, on one thread).
+private func processCPUMilliseconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &spec)
+    return Double(spec.tv_sec) * 1e3 + Double(spec.tv_nsec) / 1e6
+}
+
 /// `darknode mpc …`: the threshold-ECDSA protocols, run in one process.
 struct MPCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,15 +51,19 @@ struct MPCSimulateCommand: ParsableCommand {
         let clock = ContinuousClock()
 
         var start = clock.now
+        var cpuStart = processCPUMilliseconds()
         let keygen = MPCSimulation.generateKey(parameters: parameters, rng: &rng)
         let keygenTime = clock.now - start
+        let keygenCPU = processCPUMilliseconds() - cpuStart
         let shares = keygen.sessions.compactMap(\.keyShare)
         guard shares.count == nodes else { throw ValidationError("key generation failed") }
         let key = shares[0].publicData
 
         start = clock.now
+        cpuStart = processCPUMilliseconds()
         var presign = try MPCSimulation.presign(keyShares: shares, count: signatures, rng: &rng)
         let presignTime = clock.now - start
+        let presignCPU = processCPUMilliseconds() - cpuStart
         guard presign.sessions.allSatisfy({ $0.status == .finished }) else { throw ValidationError("presigning failed") }
 
         let digests = (0..<signatures).map { BitcoinHash.sha256(Array("darknode mpc simulate \(seed) \($0)".utf8)) }
@@ -91,6 +106,8 @@ struct MPCSimulateCommand: ParsableCommand {
                 "nodes": nodes, "threshold": threshold, "signatures": signatures,
                 "keygenTotalMs": ms(keygenTime), "keygenPerPartyMs": ms(keygenTime) / Double(nodes),
                 "presignTotalMs": ms(presignTime),
+                "keygenCPUPerPartyMs": keygenCPU / Double(nodes),
+                "presignCPUPerPartyPerPresignatureMs": presignCPU / Double(nodes * signatures),
                 "presignPerPartyPerPresignatureMs": ms(presignTime) / Double(nodes * signatures),
                 "signatureShareMeanUs": ms(shareTime) * 1e3 / Double(signers.count * signatures),
                 "combineAndVerifyMeanUs": ms(combineTime) * 1e3 / Double(signatures),
