@@ -5,6 +5,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("network", benchNetwork),
     ("bitcoin", benchBitcoin),
     ("enclave", benchEnclave),
+    ("mpc", benchMPC),
 ]
 
 import Foundation

@@ -12,6 +12,7 @@ struct Darknode: AsyncParsableCommand {
             NetCommand.self,
             GatewayCommand.self,
             InitCommand.self,
+            MPCCommand.self,
         ]
     )
 }

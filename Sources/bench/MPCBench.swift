@@ -1,0 +1,63 @@
+import Foundation
+import MPC
+import Secp256k1
+import SimulationSupport
+
+/// Per-party CPU of the threshold-ECDSA protocols, with the whole committee simulated in one process (so a
+/// phase's total time divided by n is one party's share of the work), for n = 13 (t = 4) and n = 31 (t = 10).
+/// NEAR's published figures for robust ECDSA (DJNPO20 variant; anchors.md §2.1) are printed beside ours.
+func benchMPC(_ h: inout Harness) {
+    print("== mpc ==")
+    // Each measurement is a whole-committee run (seconds at n = 31): fewer batches than the default.
+    let savedBatches = h.batches
+    h.batches = 3
+    defer { h.batches = savedBatches }
+    let near: [Int: (presign: String, sign: String)] = [13: ("4.90 ms", "114.6 µs"), 31: ("24.56 ms", "129.5 µs")]
+    for (t, n) in [(4, 13), (10, 31)] {
+        let parameters = try! CommitteeParameters(size: n, threshold: t)
+        var rng = DeterministicRNG(seed: 2026)
+        var shares: [KeyShare] = []
+        h.measure("mpc n=\(n) t=\(t) key generation (per party)", iterations: n) {
+            let network = MPCSimulation.generateKey(parameters: parameters, rng: &rng)
+            shares = network.sessions.compactMap(\.keyShare)
+        }
+        precondition(shares.count == n)
+        let batch = 16
+        var presign: LocalNetwork<PresignSession>?
+        h.measure("mpc n=\(n) t=\(t) presignature (per party, batch \(batch))", iterations: n * batch) {
+            presign = try! MPCSimulation.presign(keyShares: shares, count: batch, rng: &rng)
+        }
+        print("  NEAR robust ECDSA n=\(n): presign \(near[n]!.presign), sign \(near[n]!.sign) per party")
+        // Signature shares and combining, from a fresh batch per measurement.
+        var network = try! MPCSimulation.presign(keyShares: shares, count: batch, rng: &rng)
+        let digests = (0..<batch).map { BitcoinHash.sha256(Array("bench \($0)".utf8)) }
+        let signers = Array(0..<(2 * t + 1))
+        // Taken before the presignatures are handed out (a session forgets them then).
+        let publicData = network.sessions[0].publicData
+        var signatureShares: [[SignatureShare]] = Array(repeating: [], count: batch)
+        let clock = ContinuousClock()
+        var shareTime = Duration.zero
+        for slot in signers {
+            var ledger = PresignatureLedger(epoch: shares[0].epoch)
+            var presignatures = network.sessions[slot].takePresignatures()
+            for k in 0..<batch {
+                let presignature = presignatures.next()!
+                let start = clock.now
+                let share = try! presignature.signatureShare(for: digests[k], ledger: &ledger)
+                shareTime += clock.now - start
+                signatureShares[k].append(share)
+            }
+        }
+        let shareNanoseconds = Double(shareTime.components.attoseconds) / 1e9 + Double(shareTime.components.seconds) * 1e9
+        print(String(format: "%-58@ %14@/op", "mpc n=\(n) t=\(t) signature share (per signer)" as NSString,
+                     Harness.format(shareNanoseconds / Double(signers.count * batch)) as NSString))
+        h.measure("mpc n=\(n) t=\(t) combine + verify (per signature)", iterations: batch) {
+            for k in 0..<batch {
+                var combiner = try! SignatureCombiner(presignature: publicData[k], key: shares[0].publicData, digest: digests[k])
+                for share in signatureShares[k] { try! combiner.add(share) }
+                precondition(combiner.combine() != nil)
+            }
+        }
+        _ = presign
+    }
+}
