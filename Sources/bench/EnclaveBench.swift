@@ -14,11 +14,16 @@ func benchEnclave(_ h: inout Harness) {
     let rowCount = 1_000
     let value = [UInt8](repeating: 0x5A, count: 256)
     let keys = (0..<rowCount).map { Array("row-\($0)".utf8) }
-    let sealed = try! SealedStore.create(path: directory + "/sealed.sqlite", sealingKey: SymmetricKey(size: .bits256))
+    let sealingKey = SymmetricKey(size: .bits256)
+    let sealed = try! SealedStore.create(path: directory + "/sealed.sqlite", sealingKey: sealingKey)
+    let anchored = try! SealedStore.create(
+        path: directory + "/anchored.sqlite", sealingKey: sealingKey,
+        anchor: FileRollbackAnchor(path: directory + "/anchored.anchor", sealingKey: sealingKey))
     let plain = try! PlainStore(path: directory + "/plain.sqlite")
     var batch = SealedBatch()
     for key in keys { batch.put(table: "bench", key: key, value: value) }
     try! sealed.commit(batch)
+    try! anchored.commit(batch)
     try! plain.put(keys.map { ($0, value) })
 
     print("enclave: \(rowCount) rows of \(value.count)-byte values; one transaction per write unless batched")
@@ -36,7 +41,14 @@ func benchEnclave(_ h: inout Harness) {
             try! plain.put([(keys[cursor], value)])
         }
     }
+    h.measure("sealed store + file anchor: write (1 row/transaction)", iterations: writes) {
+        for _ in 0..<writes {
+            cursor = (cursor + 1) % rowCount
+            try! anchored.put(table: "bench", key: keys[cursor], value: value)
+        }
+    }
     h.ratio("plain GRDB: write (1 row/transaction)", "sealed store: write (1 row/transaction)")
+    h.ratio("plain GRDB: write (1 row/transaction)", "sealed store + file anchor: write (1 row/transaction)")
 
     let batchSize = 100
     h.measure("sealed store: write (100 rows/transaction)", iterations: batchSize) {
@@ -66,6 +78,7 @@ func benchEnclave(_ h: inout Harness) {
     }
     h.ratio("plain GRDB: read", "sealed store: read")
     try! sealed.close()
+    try! anchored.close()
     try! plain.database.close()
 }
 

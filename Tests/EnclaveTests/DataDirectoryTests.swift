@@ -54,6 +54,15 @@ struct DataDirectoryTests {
         #expect(parsed.measurement == [UInt8](repeating: 0xAB, count: 32))
     }
 
+    @Test func initWithoutHardwareFailsAndLeavesNothing() throws {
+        let temporary = try TemporaryDirectory()
+        let directory = DataDirectory(path: temporary.file("node"))
+        #expect(throws: EnclaveError.self) {
+            try directory.initialize(configuration: EnclaveConfiguration(), environment: Self.environment(directory), logger: quietLogger)
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+    }
+
     @Test func openWithoutInitIsNamed() throws {
         let temporary = try TemporaryDirectory()
         let directory = DataDirectory(path: temporary.file("empty"))

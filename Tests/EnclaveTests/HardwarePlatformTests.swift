@@ -236,11 +236,44 @@ struct HardwarePlatformTests {
             simulatedMachineDirectory: directory.file("machine"), gramineRoot: directory.file("no-gramine"),
             configfsReportRoot: directory.file("tsm"))
         #expect(PlatformSelector.detect(environment) == .configfsTSM)
-        #expect(throws: EnclaveError.sealingKeyUnavailable(reason: "configfs-tsm platforms need a provisioned sealing key file")) {
-            try PlatformSelector.open(.auto, environment: environment, logger: quietLogger)
-        }
-        // With a key but a plain directory (no kernel behind it), mkdir gives no attributes: a typed error.
+        // A plain directory has no kernel behind it: mkdir gives no attributes, which is a typed error.
+        #expect(throws: EnclaveError.self) { try PlatformSelector.open(.auto, environment: environment, logger: quietLogger) }
         environment.provisionedSealingKeyPath = try Self.provisionedKey(in: directory).path
         #expect(throws: EnclaveError.self) { try PlatformSelector.open(.auto, environment: environment, logger: quietLogger) }
+    }
+
+    @Test func snpDerivedKeyRequestSelectsTheRightFields() throws {
+        let device = FakeSNPGuestDevice(status: 0)
+        let source = SNPDerivedKeySource(device: device, vmpl: 1)
+        let measurementKey = try source.sealingKey(policy: .measurement, kind: .sevSNP, measurement: [])
+        let signerKey = try source.sealingKey(policy: .signer, kind: .sevSNP, measurement: [])
+        #expect(measurementKey != signerKey)
+        let requests = device.requests
+        #expect(requests.count == 2)
+        // root_key_select 0 (VCEK), guest_field_select, vmpl 1, guest_svn 0, tcb_version 0.
+        #expect(requests[0] == [0, 0, 0, 0, 0, 0, 0, 0, 0x09, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
+        #expect(requests[1] == [0, 0, 0, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0] + [UInt8](repeating: 0, count: 12))
+        #expect(throws: EnclaveError.sealingKeyUnavailable(reason: "MSG_KEY_RSP status 22")) {
+            try SNPDerivedKeySource(device: FakeSNPGuestDevice(status: 22)).sealingKey(policy: .measurement, kind: .sevSNP, measurement: [])
+        }
+        #expect(throws: EnclaveError.self) { try source.sealingKey(policy: .measurement, kind: .tdx, measurement: []) }
+    }
+}
+
+/// Answers SNP_GET_DERIVED_KEY with a key that depends on the request, as the firmware's derivation does.
+final class FakeSNPGuestDevice: SNPGuestDevice {
+    let status: UInt32
+    private let received = Mutex<[[UInt8]]>([])
+
+    init(status: UInt32) {
+        self.status = status
+    }
+
+    var requests: [[UInt8]] { received.withLock { $0 } }
+
+    func derivedKey(request: [UInt8]) throws(EnclaveError) -> [UInt8] {
+        received.withLock { $0.append(request) }
+        let statusBytes = (0..<4).map { UInt8(truncatingIfNeeded: status >> (8 * UInt32($0))) }
+        return statusBytes + [UInt8](repeating: 0, count: 28) + Array(SHA256.hash(data: request))
     }
 }

@@ -47,10 +47,10 @@ public struct DataDirectory: Sendable {
     ) throws -> OpenedNode {
         guard !FileManager.default.fileExists(atPath: configurationPath), !FileManager.default.fileExists(atPath: storePath)
         else { throw Failure.alreadyInitialized(path: path) }
-        try PlatformFiles.makeDirectories(path)
         let platform = try PlatformSelector.open(
             configuration.platform, environment: environment(configuration, overrides: overrides), logger: logger)
         let sealingKey = try platform.sealingKey(policy: configuration.sealingPolicy)
+        try PlatformFiles.makeDirectories(path)
         let anchor = FileRollbackAnchor(path: anchorPath, sealingKey: sealingKey)
         let store = try SealedStore.create(path: storePath, sealingKey: sealingKey, anchor: anchor)
         let identity = try NodeIdentity.create(in: store)

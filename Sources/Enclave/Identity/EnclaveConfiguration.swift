@@ -7,7 +7,8 @@ public struct EnclaveConfiguration: Sendable, Equatable {
     public var platform: PlatformChoice = .auto
     /// Which identity the store's sealing key binds to (see `SealingPolicy`).
     public var sealingPolicy: SealingPolicy = .default
-    /// configfs-tsm only: the provisioned 32-byte sealing root key.
+    /// configfs-tsm only: the provisioned 32-byte sealing root key (required on TDX; SNP falls back to its
+    /// hardware-derived key).
     public var provisionedSealingKeyPath: String?
 
     public init(platform: PlatformChoice = .auto, sealingPolicy: SealingPolicy = .default, provisionedSealingKeyPath: String? = nil) {
@@ -92,7 +93,7 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         #   "auto"          real hardware only: Gramine SGX (/dev/attestation), then configfs-tsm (TDX, SEV-SNP).
         #                   If neither is present the node refuses to start; it never falls back to "simulated".
         #   "sgx-gramine"   Intel SGX under Gramine.
-        #   "configfs-tsm"  Intel TDX or AMD SEV-SNP confidential VM (needs provisioned-sealing-key).
+        #   "configfs-tsm"  Intel TDX or AMD SEV-SNP confidential VM (TDX needs provisioned-sealing-key).
         #   "simulated"     INSECURE: no hardware protection. Development, tests and localnets only; only
         #                   verifiers whose policy allows simulation accept its evidence.
         platform = "\(platform.rawValue)"
@@ -105,7 +106,8 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         sealing-policy = "\(sealingPolicy.rawValue)"
 
         # configfs-tsm only: a file holding the 32-byte sealing root key that a key service released to this VM
-        # after verifying its evidence (TDX has no hardware sealing key).
+        # after verifying its evidence. Required on TDX (no hardware sealing key); SEV-SNP without it uses the
+        # key its secure processor derives (SNP_GET_DERIVED_KEY on /dev/sev-guest).
         \(provisionedSealingKeyPath.map { "provisioned-sealing-key = \"\($0)\"" } ?? "# provisioned-sealing-key = \"/run/darknode/sealing.key\"")
 
         """

@@ -81,6 +81,18 @@ enum PlatformFiles {
         }
     }
 
+    /// Replaces a small file atomically: writes `path.tmp` (mode 0600) and renames it over `path`. No fsync: a
+    /// crash may leave the old contents (a lagging anchor, which is safe) and ext4 orders the data before the rename.
+    static func replaceFile(_ path: String, _ bytes: [UInt8]) throws(EnclaveError) {
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .fileUnwritable(path: temporary, reason: errnoDescription()) }
+        let written = bytes.withUnsafeBytes { posixWrite(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == bytes.count else { throw .fileUnwritable(path: temporary, reason: errnoDescription()) }
+        guard rename(temporary, path) == 0 else { throw .fileUnwritable(path: path, reason: errnoDescription()) }
+    }
+
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

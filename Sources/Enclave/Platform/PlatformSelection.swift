@@ -25,6 +25,8 @@ public struct PlatformEnvironment: Sendable {
     public var provisionedSealingKeyPath: String?
     /// The identity `.signer` sealing keys are bound to where the hardware has no signer (32 bytes).
     public var releaseSigner: [UInt8]
+    /// The SEV-SNP guest device for hardware-derived sealing keys.
+    public var snpGuestDevicePath = "/dev/sev-guest"
 
     public init(
         simulatedMachineDirectory: String, gramineRoot: String = GramineSGXPlatform.defaultRoot,
@@ -71,10 +73,12 @@ public enum PlatformSelector {
         case .sgxGramine:
             return try GramineSGXPlatform(root: environment.gramineRoot)
         case .configfsTSM:
-            guard let keyPath = environment.provisionedSealingKeyPath else {
-                throw .sealingKeyUnavailable(reason: "configfs-tsm platforms need a provisioned sealing key file")
-            }
-            let source = ProvisionedKeyFileSource(path: keyPath, releaseSigner: environment.releaseSigner)
+            // A provisioned key when configured; otherwise SNP's hardware derivation (TDX then has no key source
+            // and fails when the node asks for its sealing key).
+            let source: any SealingKeySource =
+                environment.provisionedSealingKeyPath.map {
+                    ProvisionedKeyFileSource(path: $0, releaseSigner: environment.releaseSigner)
+                } ?? SNPDerivedKeySource(device: LinuxSNPGuestDevice(path: environment.snpGuestDevicePath))
             return try ConfigfsTSMPlatform(reportRoot: environment.configfsReportRoot, sealingKeySource: source)
         }
     }

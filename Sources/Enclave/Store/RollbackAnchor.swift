@@ -43,7 +43,8 @@ public enum FileRollbackAnchorError: Error, Equatable, Sendable {
 
 /// An anchor kept in a small authenticated file: `counter (u64 BE) ‖ HMAC-SHA256(key, domain ‖ counter)`.
 ///
-/// It is written to a temporary file and renamed over the old one. It protects against rollback only when
+/// It is written to a temporary file and renamed over the old one, without fsync (a crash leaves the old value: the
+/// anchor lags, which is safe; a torn file fails closed with `invalidAnchorFile`). It protects against rollback only when
 /// it lives somewhere the database cannot be rolled back together with it (another volume, a host-provided
 /// monotonic store); kept next to the database it documents intent and catches accidental restores of old backups.
 public final class FileRollbackAnchor: RollbackAnchor {
@@ -70,8 +71,7 @@ public final class FileRollbackAnchor: RollbackAnchor {
             SealedRecordCodec.appendUInt64(counter, to: &bytes)
             bytes += Array(HMAC<SHA256>.authenticationCode(for: FileRollbackAnchor.domain + bytes, using: key))
             do {
-                // `.atomic` writes a temporary file and renames it over the old one.
-                try Data(bytes).write(to: URL(fileURLWithPath: path), options: [.atomic])
+                try PlatformFiles.replaceFile(path, bytes)
             } catch {
                 throw FileRollbackAnchorError.writeFailed(path: path, reason: "\(error)")
             }
@@ -79,11 +79,10 @@ public final class FileRollbackAnchor: RollbackAnchor {
     }
 
     private func readLocked() throws -> UInt64 {
-        guard FileManager.default.fileExists(atPath: path) else { return 0 }
-        guard let data = FileManager.default.contents(atPath: path), data.count == 40 else {
+        guard PlatformFiles.exists(path) else { return 0 }
+        guard let bytes = try? PlatformFiles.read(path, lengthMax: 40), bytes.count == 40 else {
             throw FileRollbackAnchorError.invalidAnchorFile(path: path)
         }
-        let bytes = [UInt8](data)
         let message = FileRollbackAnchor.domain + bytes[0..<8]
         guard HMAC<SHA256>.isValidAuthenticationCode(bytes[8..<40], authenticating: message, using: key) else {
             throw FileRollbackAnchorError.invalidAnchorFile(path: path)

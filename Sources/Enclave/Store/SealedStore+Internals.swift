@@ -221,7 +221,8 @@ extension SealedStore {
             SealedRecordCodec.xor(&head.rowSetDigest, mac)
             head.rowCount += 1
         }
-        try db.execute(sql: "UPDATE store_meta SET head = ? WHERE id = 1", arguments: [Data(sealHead(head, keys: keys))])
+        try db.cachedStatement(sql: "UPDATE store_meta SET head = ? WHERE id = 1")
+            .execute(arguments: [Data(sealHead(head, keys: keys))])
         return head
     }
 }

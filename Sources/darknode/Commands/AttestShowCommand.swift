@@ -61,7 +61,7 @@ struct AttestShowCommand: ParsableCommand {
             object["evidence"] = Hex.encode(evidence.evidence)
             object["evidenceBase64"] = Data(evidence.evidence).base64EncodedString()
         }
-        let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+        let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
         print(String(decoding: json, as: UTF8.self))
     }
 }

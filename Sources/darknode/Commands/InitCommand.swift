@@ -26,7 +26,7 @@ struct InitCommand: ParsableCommand {
     @Option(name: .long, help: "measurement (this exact build; default) | signer (any build by the release signer).")
     var sealingPolicy: SealingPolicy = .default
 
-    @Option(name: .long, help: "configfs-tsm only: file with the 32-byte sealing root key provisioned after attestation.")
+    @Option(name: .long, help: "configfs-tsm: file with a 32-byte sealing root key provisioned after attestation (required on TDX; SNP otherwise uses its hardware-derived key).")
     var provisionedSealingKey: String?
 
     func run() throws {
