@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "WireCodec", dependencies: ["Secp256k1", protobuf, crypto], exclude: ["README.md"]),
 
         // Layer 1: pure protocols (no I/O).
-        .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1]),
+        .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1], swiftSettings: optimizedEvenInDebug),
         .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
@@ -84,7 +84,7 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", crypto, asn1]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1]),
     ],
     swiftLanguageModes: [.v6]
 )
