@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "WireCodec", dependencies: ["Secp256k1", protobuf, crypto], exclude: ["README.md"]),
 
         // Layer 1: pure protocols (no I/O).
-        .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1]),
+        .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1], swiftSettings: optimizedEvenInDebug),
         .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
@@ -91,6 +91,7 @@ let package = Package(
             swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "BitcoinTests", dependencies: ["Bitcoin", "Secp256k1", "TestSupport", "SimulationSupport"]),
         .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "Attestation", "Secp256k1", "TestSupport", crypto, grdb, logging]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("bitcoin", benchBitcoin),
     ("enclave", benchEnclave),
     ("mpc", benchMPC),
+    ("attestation", benchAttestation),
 ]
 
 import Foundation

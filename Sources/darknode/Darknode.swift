@@ -13,6 +13,7 @@ struct Darknode: AsyncParsableCommand {
             GatewayCommand.self,
             InitCommand.self,
             MPCCommand.self,
+            AttestCommand.self,
         ]
     )
 }

@@ -1,0 +1,139 @@
+import Foundation
+import Secp256k1
+import SimulationSupport
+import Testing
+
+@testable import Attestation
+
+/// Seeded mutation fuzzing of every parser (a stand-in for libFuzzer, which SwiftPM test targets cannot host).
+///
+/// Each input is a real sample mutated 1-8 times (bit flips, byte and length-field overwrites with boundary values,
+/// truncation, insertion, deletion, duplication). A parser must return a value or a typed error; a trap aborts the
+/// run, printing the seed and iteration to replay. The normal run is small; for a long run:
+///
+///     DARKNODE_ATTESTATION_FUZZ_ITERATIONS=1000000 swift test --filter MutationFuzzTests
+///
+/// (`DARKNODE_ATTESTATION_FUZZ_SEED` picks the seed; the count is the total number of inputs over all targets.)
+@Suite struct MutationFuzzTests {
+    struct Target {
+        let name: String
+        let seed: [UInt8]
+        let run: ([UInt8]) -> Void
+    }
+
+    static func targets() throws -> [Target] {
+        let sgxCollateral = try Samples.bytes("intel-sgx/sgx_quote_v3_collateral.json")
+        let tdxCollateral = try Samples.tdxCollateral()
+        let quote = try IntelQuote(bytes: Samples.sgxQuote())
+        let pck = try CertificateChain.certificate(PEM.certificates(bytes: quote.pckCertificateChainPEM)[0], "pck")
+        let pckExtension = Array(pck.extensions.first { $0.oid.description == PCKExtension.oid }!.value)
+        let sim = try SimulatedEvidence.sign(measurement: Array(repeating: 7, count: 32), reportData: Array(repeating: 9, count: 64),
+                                             platformKey: PrivateKey(bytes: Array(repeating: 1, count: 32)))
+        let manifestBody = Array(#"{"format":1,"releases":[{"version":"1","platforms":{"sgx":[{"mrenclave":"00ff"}],"nitro":[{"pcr0":"01","pcr1":"02","pcr2":"03"}]}}]}"#.utf8)
+        let manifest = try SignedReleaseManifest(body: manifestBody, signatures: []).signed(by: PrivateKey(bytes: Array(repeating: 2, count: 32)))
+        let policy = Array(#"{"allowDebug":false,"minimumTCBStatus":"SWHardeningNeeded","tcbGrace":[{"status":"OutOfDate","until":"2026-01-01T00:00:00Z"}],"maximumAgeSeconds":60}"#.utf8)
+        let verifier = EvidenceVerifier()
+        let vcek = try Samples.snpVCEK()
+        var targets: [Target] = [
+            Target(name: "sgx quote", seed: try Samples.sgxQuote()) { _ = try? Evidence.parse($0, platform: .sgx) },
+            Target(name: "tdx quote", seed: try Samples.tdxQuote()) { _ = try? Evidence.parse($0, platform: .tdx) },
+            Target(name: "snp report", seed: try Samples.snpReport()) { _ = try? Evidence.parse($0, platform: .sevSNP) },
+            Target(name: "nitro document", seed: try Samples.nitro()) { _ = try? Evidence.parse($0, platform: .nitro) },
+            Target(name: "simulated", seed: sim.encoded) { _ = try? Evidence.parse($0, platform: .simulated) },
+            Target(name: "auto-detect", seed: try Samples.tdxQuote()) { _ = try? Evidence.parse($0) },
+            Target(name: "intel collateral", seed: sgxCollateral) { bytes in
+                guard let c = try? IntelCollateral(json: bytes) else { return }
+                _ = try? TCBInfo(json: c.tcbInfoJSON)
+                _ = try? QEIdentity(json: c.qeIdentityJSON)
+                _ = try? PEM.certificates(c.tcbInfoIssuerChainPEM)
+            },
+            Target(name: "tcb info json", seed: tdxCollateral.tcbInfoJSON) { _ = try? TCBInfo(json: $0) },
+            Target(name: "qe identity json", seed: tdxCollateral.qeIdentityJSON) { _ = try? QEIdentity(json: $0) },
+            Target(name: "crl", seed: tdxCollateral.pckCRL) { _ = try? CertificateRevocationList(der: $0, name: "fuzz") },
+            Target(name: "amd certificate", seed: vcek) { _ = try? AMDCertificate(der: $0, name: "fuzz") },
+            Target(name: "pck extension", seed: pckExtension) { _ = try? PCKExtension(extensionValue: $0) },
+            Target(name: "pem chain", seed: quote.pckCertificateChainPEM) { _ = try? PEM.certificates(bytes: $0) },
+            Target(name: "release manifest", seed: manifest.json) { _ = try? SignedReleaseManifest(json: $0) },
+            Target(name: "policy document", seed: policy) { _ = try? PolicyDocument(json: $0) },
+            // Whole verification paths (slower; parsers of certificates inside evidence are reached here).
+            Target(name: "sgx verify", seed: try Samples.sgxQuote()) { _ = try? verifier.verify($0, platform: .sgx, at: Samples.sgxTime) },
+            Target(name: "snp verify", seed: try Samples.snpReport()) {
+                _ = try? verifier.verify($0, platform: .sevSNP, collateral: Collateral(certificates: [vcek]), at: Samples.snpTime)
+            },
+            Target(name: "nitro verify", seed: try Samples.nitro()) { _ = try? verifier.verify($0, platform: .nitro, at: Samples.nitroTime) },
+        ]
+        targets.append(Target(name: "snp vcek via verify", seed: vcek) { cert in
+            _ = try? verifier.verify(try! Samples.snpReport(), platform: .sevSNP, collateral: Collateral(certificates: [cert]), at: Samples.snpTime)
+        })
+        return targets
+    }
+
+    static let boundary: [UInt8] = [0, 1, 0x7f, 0x80, 0xff, 0x40, 0x20]
+
+    static func mutate(_ input: [UInt8], rng: inout DeterministicRNG) -> [UInt8] {
+        var b = input
+        let rounds = 1 + Int(rng.next() % 8)
+        for _ in 0..<rounds {
+            let n = b.count
+            switch rng.next() % 9 {
+            case 0 where n > 0: b[Int(rng.next() % UInt64(n))] ^= UInt8(1 << (rng.next() % 8))
+            case 1 where n > 0: b[Int(rng.next() % UInt64(n))] = UInt8(truncatingIfNeeded: rng.next())
+            case 2 where n > 0: b[Int(rng.next() % UInt64(n))] = boundary[Int(rng.next() % UInt64(boundary.count))]
+            case 3 where n > 4:
+                // A little-endian length field overwritten with a boundary value.
+                let at = Int(rng.next() % UInt64(n - 4))
+                let values: [UInt32] = [0, 1, 0xFFFF, 0xFFFF_FFFF, 0x8000_0000, UInt32(n), UInt32(n - at), UInt32(truncatingIfNeeded: rng.next())]
+                let v = values[Int(rng.next() % UInt64(values.count))]
+                let width = rng.next() % 2 == 0 ? 2 : 4
+                for i in 0..<width { b[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
+            case 4: b = Array(b.prefix(Int(rng.next() % UInt64(n + 1))))
+            case 5:
+                let at = Int(rng.next() % UInt64(n + 1))
+                b.insert(contentsOf: (0..<(1 + rng.next() % 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, at: at)
+            case 6 where n > 0:
+                let at = Int(rng.next() % UInt64(n))
+                b.removeSubrange(at..<min(n, at + 1 + Int(rng.next() % 64)))
+            case 7 where n > 0:
+                let at = Int(rng.next() % UInt64(n))
+                let chunk = Array(b[at..<min(n, at + 1 + Int(rng.next() % 64))])
+                b.insert(contentsOf: chunk, at: Int(rng.next() % UInt64(n + 1)))
+            default:
+                if n > 0 { b[n - 1] ^= 0xff }
+            }
+        }
+        return b
+    }
+
+    @Test func mutatedInputsNeverCrashAnyParser() throws {
+        let env = ProcessInfo.processInfo.environment
+        let total = Int(env["DARKNODE_ATTESTATION_FUZZ_ITERATIONS"] ?? "") ?? 3_800
+        let seed = UInt64(env["DARKNODE_ATTESTATION_FUZZ_SEED"] ?? "") ?? 0xA77E57
+        let targets = try Self.targets()
+        let slowTargets: Set<String> = ["sgx verify", "snp verify", "nitro verify", "snp vcek via verify"]
+        var rng = DeterministicRNG(seed: seed)
+        var ran = 0
+        var perTarget: [String: Int] = [:]
+        while ran < total {
+            for target in targets where ran < total {
+                // Whole-verification targets get one input in 20: they cost ~100x a parse.
+                if slowTargets.contains(target.name), rng.next() % 20 != 0 { continue }
+                let input = Self.mutate(target.seed, rng: &rng)
+                target.run(input)
+                ran += 1
+                perTarget[target.name, default: 0] += 1
+            }
+        }
+        #expect(ran == total)
+        if total >= 100_000 {
+            print("attestation fuzz: seed \(seed), \(ran) inputs: " + perTarget.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+    }
+
+    /// The mutator changes its input (a fuzz run over unchanged seeds would prove nothing).
+    @Test func mutatorChangesInputs() throws {
+        var rng = DeterministicRNG(seed: 1)
+        let seed = try Samples.snpReport()
+        let changed = (0..<200).filter { _ in Self.mutate(seed, rng: &rng) != seed }.count
+        #expect(changed >= 190)
+    }
+}
