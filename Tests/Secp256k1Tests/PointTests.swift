@@ -3,7 +3,7 @@ import Testing
 
 /// Group laws and encodings of `Point`, with the identity as a first-class value.
 @Suite struct PointTests {
-    @Test func groupLawsHoldIncludingIdentity() {
+    @Test func groupLawsHoldIncludingIdentity() throws {
         var rng = SplitMix(seed: 11)
         for _ in 0..<200 {
             let a = Scalar.random(using: &rng), b = Scalar.random(using: &rng)
@@ -34,7 +34,7 @@ import Testing
         #expect(Point.identity.compressed == [0])
     }
 
-    @Test func malformedEncodingsAreTypedErrors() {
+    @Test func malformedEncodingsAreTypedErrors() throws {
         #expect(throws: PointError.invalidLength(0)) { try Point(encoded: []) }
         #expect(throws: PointError.invalidLength(34)) { try Point(encoded: [UInt8](repeating: 2, count: 34)) }
         #expect(throws: PointError.invalidPrefix(5)) { try Point(encoded: [5] + [UInt8](repeating: 1, count: 32)) }
