@@ -84,6 +84,8 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
+        .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
+        .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
     ],
     swiftLanguageModes: [.v6]
 )
