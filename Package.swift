@@ -55,11 +55,11 @@ let package = Package(
         // Layer 1: pure protocols (no I/O).
         .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1]),
         .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
-        .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
+        .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto]),
         // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
-        .target(name: "SimulationSupport", dependencies: ["Secp256k1"]),
+        .target(name: "SimulationSupport", dependencies: ["Secp256k1", "Consensus"], swiftSettings: optimizedEvenInDebug),
 
         // Layer 2: adapters with I/O.
         .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging]),
@@ -84,6 +84,7 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]
 )
