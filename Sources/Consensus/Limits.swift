@@ -18,6 +18,9 @@ public enum Limits {
     /// Rounds above the current one whose messages are stored. Messages further ahead still count towards
     /// the f+1 round skip (L55) but are not kept; peers resend them after the skip.
     public static let roundsAheadStoredMax: Round = 8
+    /// Different votes kept per sender for one (round, step). Honest senders have one; keeping a few conflicting
+    /// ones lets Byzantine votes count for every value they back, as the paper counts them (see `RoundLog`).
+    public static let votesPerSenderMax = 4
     /// Messages buffered per sender for future heights (the value Hyperdrive uses). Overflow drops the message
     /// with the highest (height, round), which is the one least likely to be needed soon.
     public static let senderQueueMessagesMax = 1_000

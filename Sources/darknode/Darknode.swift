@@ -9,6 +9,7 @@ struct Darknode: AsyncParsableCommand {
         version: DarknodeVersion.version,
         subcommands: [
             VersionCommand.self,
+            SimulateConsensusCommand.self,
         ]
     )
 }

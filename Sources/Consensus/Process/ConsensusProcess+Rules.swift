@@ -136,7 +136,7 @@ extension ConsensusProcess {
     /// L34–35: a quorum of prevotes for anything while prevoting, first time: schedule timeoutPrevote.
     mutating func upon34PrevoteAny(_ out: inout [ConsensusEffect]) -> Bool {
         guard step == .prevote, let log = rounds[round], !log.prevoteTimeoutScheduled,
-            log.prevotes.count >= validators.quorum
+            log.senders(.prevote) >= validators.quorum
         else { return false }
         rounds[round]!.prevoteTimeoutScheduled = true
         let t = Timeout(step: .prevote, height: height, round: round)
@@ -176,7 +176,7 @@ extension ConsensusProcess {
     /// L47–48: a quorum of precommits for anything, first time: schedule timeoutPrecommit. (Hyperdrive tests
     /// `count == 2f+1`, which misses the moment if two precommits arrive in one batch; we test ≥ with a flag.)
     mutating func upon47PrecommitAny(_ out: inout [ConsensusEffect]) -> Bool {
-        guard let log = rounds[round], !log.precommitTimeoutScheduled, log.precommits.count >= validators.quorum else {
+        guard let log = rounds[round], !log.precommitTimeoutScheduled, log.senders(.precommit) >= validators.quorum else {
             return false
         }
         rounds[round]!.precommitTimeoutScheduled = true
@@ -190,11 +190,7 @@ extension ConsensusProcess {
         guard let log = rounds[r], let p = log.proposalValue, log.proposalIsValid,   // L50: valid(v)
             log.count(.precommit, for: p.value.id) >= validators.quorum
         else { return false }
-        let precommits = log.precommits.keys.sorted().compactMap { i -> SignedMessage? in
-            let m = log.precommits[i]!
-            guard case .vote(let v) = m.message, v.valueID == p.value.id else { return nil }
-            return m.signed
-        }
+        let precommits = log.votes(.precommit, for: p.value.id)
         decide(CommitCertificate(height: height, round: r, value: p.value, precommits: precommits), &out)
         return true
     }
@@ -254,10 +250,7 @@ extension ConsensusProcess {
     /// When re-proposing validValue, relay the prevotes of its valid round so receivers can check L28.
     mutating func relayProofOfLock(_ vr: Round, _ id: ValueID, _ out: inout [ConsensusEffect]) {
         guard let log = rounds[vr] else { return }
-        for i in log.prevotes.keys.sorted() {
-            let m = log.prevotes[i]!
-            if case .vote(let v) = m.message, v.valueID == id, i != selfIndex { out.append(.broadcast(m.signed)) }
-        }
+        for m in log.votes(.prevote, for: id) where m.signer != signer.key { out.append(.broadcast(m)) }
     }
 
     /// Logs a message of the current height. Returns false for duplicates and for messages that are evidence
@@ -282,12 +275,12 @@ extension ConsensusProcess {
             log.proposal = m
             log.proposalIsValid = app.isValid(p.value, height: height)
         case .vote(let v):
-            if let earlier = log.votes(v.step)[m.validator] {
-                if earlier.message != m.message, let e = Misbehaviour.conflict(earlier.signed, m.signed) {
-                    report(e, m, &out)
-                }
-                return false
-            }
+            let earlier = log.votes(v.step)[m.validator] ?? []
+            if earlier.contains(where: { $0.message == m.message }) { return false }
+            if let first = earlier.first, let e = Misbehaviour.conflict(first.signed, m.signed) { report(e, m, &out) }
+            // Bounded: an equivocator gets a few ids per (round, step); votes for a logged proposal's value always
+            // fit, as they are the ones that can complete a polka or a commit.
+            if earlier.count >= Limits.votesPerSenderMax && v.valueID != log.proposalValue?.value.id { return false }
             log.add(v, m)
         }
         return true

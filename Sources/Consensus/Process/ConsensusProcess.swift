@@ -144,12 +144,7 @@ public struct ConsensusProcess<App: ConsensusApplication> {
         if let current = rounds[round] {
             out += current.allMessages
             if let p = current.proposalValue, let vr = p.validRound, vr + 1 < round, let pol = rounds[vr] {
-                out += pol.prevotes.keys.sorted().compactMap { i in
-                    pol.prevotes[i].flatMap { m in
-                        if case .vote(let v) = m.message, v.valueID == p.value.id { return m.signed }
-                        return nil
-                    }
-                }
+                out += pol.votes(.prevote, for: p.value.id)
             }
         }
         // Our own messages of this round even if a restart lost the log.

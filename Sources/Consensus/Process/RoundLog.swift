@@ -4,9 +4,13 @@ struct RoundLog {
     var proposal: VerifiedMessage?
     /// valid(v) of that proposal, asked once.
     var proposalIsValid = false
-    var prevotes: [Int: VerifiedMessage] = [:]
-    var precommits: [Int: VerifiedMessage] = [:]
-    /// Prevotes per id(v); the nil key counts nil prevotes.
+    /// Votes per sender. Normally one; a Byzantine sender may have several for different ids, and every one counts
+    /// towards its id's tally, as in the paper, which counts messages, not first messages. Dropping all but the first
+    /// (as Hyperdrive does) lets an equivocator split honest views of a polka so that a locked honest process can
+    /// never be joined: a liveness bug the simulator found.
+    var prevotes: [Int: [VerifiedMessage]] = [:]
+    var precommits: [Int: [VerifiedMessage]] = [:]
+    /// Distinct senders per id(v); the nil key counts nil votes.
     var prevoteTally: [ValueID?: Int] = [:]
     var precommitTally: [ValueID?: Int] = [:]
     /// "for the first time" flags of L34, L36 and L47.
@@ -19,19 +23,30 @@ struct RoundLog {
         return p
     }
 
-    func votes(_ step: VoteStep) -> [Int: VerifiedMessage] { step == .prevote ? prevotes : precommits }
+    func votes(_ step: VoteStep) -> [Int: [VerifiedMessage]] { step == .prevote ? prevotes : precommits }
+
+    /// Distinct senders of `step` votes for anything (the paper's ⟨…, ∗⟩).
+    func senders(_ step: VoteStep) -> Int { step == .prevote ? prevotes.count : precommits.count }
 
     func count(_ step: VoteStep, for id: ValueID?) -> Int {
         (step == .prevote ? prevoteTally : precommitTally)[id] ?? 0
     }
 
+    /// The votes of `step` for `id`, one per sender, in validator order.
+    func votes(_ step: VoteStep, for id: ValueID?) -> [SignedMessage] {
+        let all = votes(step)
+        return all.keys.sorted().compactMap { i in
+            all[i]!.first { if case .vote(let v) = $0.message { v.valueID == id } else { false } }?.signed
+        }
+    }
+
     mutating func add(_ vote: Vote, _ message: VerifiedMessage) {
         switch vote.step {
         case .prevote:
-            prevotes[message.validator] = message
+            prevotes[message.validator, default: []].append(message)
             prevoteTally[vote.valueID, default: 0] += 1
         case .precommit:
-            precommits[message.validator] = message
+            precommits[message.validator, default: []].append(message)
             precommitTally[vote.valueID, default: 0] += 1
         }
     }
@@ -40,8 +55,8 @@ struct RoundLog {
     var allMessages: [SignedMessage] {
         var out: [SignedMessage] = []
         if let p = proposal { out.append(p.signed) }
-        out += prevotes.keys.sorted().map { prevotes[$0]!.signed }
-        out += precommits.keys.sorted().map { precommits[$0]!.signed }
+        for i in prevotes.keys.sorted() { out += prevotes[i]!.map(\.signed) }
+        for i in precommits.keys.sorted() { out += precommits[i]!.map(\.signed) }
         return out
     }
 }

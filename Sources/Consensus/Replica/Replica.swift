@@ -103,7 +103,9 @@ public struct Replica<App: ConsensusApplication> {
             case .evidence(let e): return .evidence(e)
             case .commit(let c):
                 certificates[c.height] = c
-                certificates[c.height - UInt64(Limits.certificateHistoryMax)] = nil
+                if c.height > UInt64(Limits.certificateHistoryMax) {
+                    certificates[c.height - UInt64(Limits.certificateHistoryMax)] = nil
+                }
                 return .commit(c)
             }
         }

@@ -101,6 +101,9 @@ public struct ConsensusSimulation {
     var evidenceReported = 0
     var crashes = 0
     var keyIndex: [ValidatorKey: Int] = [:]
+    /// Called about once per virtual second with every node's (height, round, step), for debugging a seed.
+    public var trace: ((String) -> Void)?
+    var nextTrace = VirtualInstant.zero
 
     public init(options: ConsensusSimulationOptions) {
         self.options = options
@@ -136,6 +139,10 @@ public struct ConsensusSimulation {
             }
             guard let event = network.next() else { break }
             events += 1
+            if let trace, network.now >= nextTrace {
+                nextTrace = network.now + .seconds(1)
+                trace(statusLine)
+            }
             dispatch(event)
         }
         if events >= options.eventsMax { violations.append(.eventBudgetExhausted) }
@@ -144,6 +151,16 @@ public struct ConsensusSimulation {
             decidedHeights: honest.map { nodes[$0].disk.lastDecided }.min() ?? 0,
             messagesSent: network.statistics.sent, events: events, virtualTime: network.now,
             evidenceReported: evidenceReported, crashes: crashes, signatureVerifications: verifier.verifications)
+    }
+
+    /// Every node's state: `i:h/r/step` (`x` crashed, `*` Byzantine).
+    public var statusLine: String {
+        "\(network.now) " + nodes.indices.map { i in
+            guard let p = nodes[i].replica?.process else { return "\(i):x" }
+            let lock = p.locked.map { "L\($0.round)\($0.value)" } ?? ""
+            let valid = p.valid.map { "V\($0.round)\($0.value)" } ?? ""
+            return "\(i)\(nodes[i].behaviour == nil ? "" : "*"):\(p.height)/\(p.round)/\(p.step)\(lock)\(valid)"
+        }.joined(separator: " ")
     }
 
     // MARK: Phases
