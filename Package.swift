@@ -58,8 +58,11 @@ let package = Package(
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
         .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
+        .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
+        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto]),
         // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
-        .target(name: "SimulationSupport", dependencies: ["Secp256k1"]),
+        .target(name: "SimulationSupport", dependencies: ["Secp256k1", "Consensus"], swiftSettings: optimizedEvenInDebug),
 
         // Layer 2: adapters with I/O.
         .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging]),
@@ -94,6 +97,7 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]
 )

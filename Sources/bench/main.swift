@@ -7,6 +7,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("enclave", benchEnclave),
     ("mpc", benchMPC),
     ("attestation", benchAttestation),
+    ("consensus", benchConsensus),
 ]
 
 import Foundation

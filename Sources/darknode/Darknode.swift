@@ -14,6 +14,7 @@ struct Darknode: AsyncParsableCommand {
             InitCommand.self,
             MPCCommand.self,
             AttestCommand.self,
+            SimulateConsensusCommand.self,
         ]
     )
 }

@@ -1,1 +1,0 @@
-// The Consensus module: see docs/ARCHITECTURE.md for its job. Its issue fills this folder.

@@ -1,0 +1,171 @@
+import Secp256k1
+
+/// What a replica's driver must do, in order; `.persist` is durable before any later effect is carried out.
+public enum ReplicaEffect: Hashable, Sendable {
+    case persist(WALEntry)
+    /// Send these wire bytes to every other validator.
+    case broadcast([UInt8])
+    /// Send these wire bytes to one validator (a commit certificate for a lagging peer).
+    case send([UInt8], to: ValidatorKey)
+    case schedule(Timeout, after: Duration)
+    case commit(CommitCertificate)
+    case evidence(Misbehaviour)
+    /// A peer's packet was refused; for metrics and peer scoring.
+    case rejected(ConsensusError)
+}
+
+/// The network-facing wrapper around a `ConsensusProcess`: it parses and verifies packets, suppresses duplicates,
+/// buffers messages for future heights in bounded per-sender queues, answers lagging peers with commit
+/// certificates, catches up from certificates itself, and resends while stuck. Pure like the process: the driver
+/// calls `receive`, `timeout` and `tick` and carries out the returned effects.
+public struct Replica<App: ConsensusApplication> {
+    public private(set) var process: ConsensusProcess<App>
+    private let verifier: any MessageVerifier
+    /// Authentic messages for future heights, per signer, sorted by (height, round). Membership in the validator
+    /// set is checked when they are delivered, since the set may change at a commit.
+    private var futureMessages: [ValidatorKey: [SignedMessage]] = [:]
+    /// Packets already handled at this height.
+    private var seen: Set<[UInt8]> = []
+    /// Our recent decisions, to help lagging peers.
+    public private(set) var certificates: [Height: CommitCertificate] = [:]
+    /// Peers answered with a certificate since the last tick (one answer per peer per tick).
+    private var answeredThisTick: Set<ValidatorKey> = []
+    private var progressMark: ProgressMark?
+
+    private struct ProgressMark: Equatable {
+        let height: Height
+        let round: Round
+        let step: Step
+    }
+
+    /// `certificates`: recent decisions from the application's store, so a restarted replica can still help peers.
+    public init(process: ConsensusProcess<App>, verifier: any MessageVerifier, certificates: [CommitCertificate] = []) {
+        self.process = process
+        self.verifier = verifier
+        for c in certificates.suffix(Limits.certificateHistoryMax) { self.certificates[c.height] = c }
+    }
+
+    public var height: Height { process.height }
+
+    /// Starts (or, for a restored process, resumes) the process.
+    public mutating func start() -> [ReplicaEffect] { run(.start) }
+
+    public mutating func timeout(_ t: Timeout) -> [ReplicaEffect] { run(.timeout(t)) }
+
+    /// Periodic gossip. If nothing moved since the last tick, resend the messages peers may lack (our own and the
+    /// ones we relay). Also re-arms the one-certificate-per-peer budget.
+    public mutating func tick() -> [ReplicaEffect] {
+        answeredThisTick = []
+        let mark = ProgressMark(height: process.height, round: process.round, step: process.step)
+        defer { progressMark = mark }
+        guard mark == progressMark else { return [] }
+        return process.messagesForResend().map { .broadcast($0.wireBytes) }
+    }
+
+    /// Handles one packet from the network. Never throws: bad input becomes `.rejected`.
+    public mutating func receive(_ packet: [UInt8]) -> [ReplicaEffect] {
+        guard packet.count <= Limits.packetBytesMax else { return [.rejected(.oversize(packet.count))] }
+        guard packet.count >= 10 else { return [.rejected(.truncated)] }
+        if packet[1] == MessageKind.certificate.rawValue { return receiveCertificate(packet) }
+        let claimedHeight = packet[2..<10].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        if claimedHeight < process.height { return answerLaggingPeer(packet, height: claimedHeight) }
+        guard claimedHeight <= process.height + Limits.futureHeightsMax else { return [] }
+        if seen.count >= Limits.seenPacketsMax { seen.removeAll(keepingCapacity: true) }
+        guard seen.insert(packet).inserted else { return [] }
+        let message: SignedMessage
+        do { message = try SignedMessage.decode(packet[...]) } catch { return [.rejected(error)] }
+        if message.message.height == process.height {
+            let verified: VerifiedMessage
+            do { verified = try process.validators.verify(message, with: verifier) } catch { return [.rejected(error)] }
+            return run(.message(verified))
+        }
+        guard let key = try? PublicKey(encoded: message.signer.compressed) else { return [.rejected(.invalidSigner)] }
+        guard verifier.isAuthentic(message, key: key) else { return [.rejected(.badSignature)] }
+        enqueueFuture(message)
+        return []
+    }
+
+    // MARK: Private
+
+    private mutating func run(_ event: ConsensusEvent) -> [ReplicaEffect] {
+        let before = process.height
+        var out = translate(process.handle(event))
+        while process.height != before && flushFutureMessages(into: &out) {}
+        return out
+    }
+
+    private mutating func translate(_ effects: [ConsensusEffect]) -> [ReplicaEffect] {
+        effects.map { effect in
+            switch effect {
+            case .persist(let e): return .persist(e)
+            case .broadcast(let m): return .broadcast(m.wireBytes)
+            case .schedule(let t, let d): return .schedule(t, after: d)
+            case .evidence(let e): return .evidence(e)
+            case .commit(let c):
+                certificates[c.height] = c
+                if c.height > UInt64(Limits.certificateHistoryMax) {
+                    certificates[c.height - UInt64(Limits.certificateHistoryMax)] = nil
+                }
+                return .commit(c)
+            }
+        }
+    }
+
+    /// Delivers buffered messages of the (new) current height and drops older ones. Returns true if the height
+    /// moved again while delivering, so the caller flushes once more.
+    private mutating func flushFutureMessages(into out: inout [ReplicaEffect]) -> Bool {
+        seen.removeAll(keepingCapacity: true)
+        let h = process.height
+        var due: [SignedMessage] = []
+        for key in futureMessages.keys.sorted() {
+            var queue = futureMessages[key]!
+            queue.removeAll { $0.message.height < h }
+            let ready = queue.prefix { $0.message.height == h }
+            due += ready
+            queue.removeFirst(ready.count)
+            futureMessages[key] = queue.isEmpty ? nil : queue
+        }
+        due.sort { ($0.message.round, $0.message.step) < ($1.message.round, $1.message.step) }
+        for m in due {
+            guard let i = process.validators.index(of: m.signer) else { continue }
+            seen.insert(m.wireBytes)
+            out += translate(process.handle(.message(VerifiedMessage(signed: m, validator: i))))
+            if process.height != h { return true }
+        }
+        return false
+    }
+
+    private mutating func enqueueFuture(_ m: SignedMessage) {
+        var queue = futureMessages[m.signer] ?? []
+        let key = (m.message.height, m.message.round)
+        let at = queue.firstIndex { ($0.message.height, $0.message.round) > key } ?? queue.endIndex
+        queue.insert(m, at: at)
+        // Overflow drops the highest (height, round): the message needed last.
+        if queue.count > Limits.senderQueueMessagesMax { queue.removeLast() }
+        futureMessages[m.signer] = queue
+    }
+
+    private mutating func receiveCertificate(_ packet: [UInt8]) -> [ReplicaEffect] {
+        let certificate: CommitCertificate
+        do { certificate = try CommitCertificate.decode(packet[...]) } catch { return [.rejected(error)] }
+        // Only a certificate for our height can be checked: later heights may have another validator set.
+        guard certificate.height == process.height else { return [] }
+        let verified: VerifiedCertificate
+        do { verified = try certificate.verify(against: process.validators, with: verifier) } catch {
+            return [.rejected(error)]
+        }
+        return run(.certificate(verified))
+    }
+
+    /// A peer sent a message for a height we have decided: send it the certificate so it can catch up.
+    private mutating func answerLaggingPeer(_ packet: [UInt8], height: Height) -> [ReplicaEffect] {
+        guard let certificate = certificates[height] else { return [] }
+        let message: SignedMessage
+        do { message = try SignedMessage.decode(packet[...]) } catch { return [.rejected(error)] }
+        guard !answeredThisTick.contains(message.signer) else { return [] }
+        guard let key = try? PublicKey(encoded: message.signer.compressed), verifier.isAuthentic(message, key: key)
+        else { return [.rejected(.badSignature)] }
+        answeredThisTick.insert(message.signer)
+        return [.send(certificate.encoded, to: message.signer)]
+    }
+}

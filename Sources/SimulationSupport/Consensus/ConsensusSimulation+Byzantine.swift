@@ -1,0 +1,115 @@
+import Consensus
+
+// Byzantine nodes run an honest process (so they keep the protocol's pace and see what happens) and rewrite what
+// it sends, signing anything they like with their own key (CometBFT `consensus/byzantine_test.go`).
+extension ConsensusSimulation {
+    mutating func carryOutByzantine(_ effects: [ReplicaEffect], node i: Int) {
+        guard let behaviour = nodes[i].behaviour else { return }
+        for effect in effects {
+            switch effect {
+            case .schedule(let t, let after):
+                network.setTimer(.consensus(t), node: i, after: after)
+            case .send(let packet, let key):
+                if behaviour != .silent, let to = keyIndex[key] { network.send(packet, from: i, to: to) }
+            case .broadcast(let packet):
+                guard behaviour != .silent, let m = try? SignedMessage.decode(packet[...]) else { continue }
+                if m.signer == nodes[i].signer.key {
+                    misbehave(m, behaviour, node: i)
+                } else {
+                    network.broadcast(packet, from: i)
+                }
+            case .persist, .commit, .evidence, .rejected:
+                continue
+            }
+        }
+    }
+
+    mutating func observeProposal(_ packet: [UInt8], node i: Int) {
+        guard packet.count > 1, packet[1] == MessageKind.proposal.rawValue,
+            let m = try? SignedMessage.decode(packet[...]), case .proposal(let p) = m.message
+        else { return }
+        let key = SlotKey(height: p.height, round: p.round)
+        if !(nodes[i].proposalsSeen[key]?.contains(p.value) ?? false) {
+            nodes[i].proposalsSeen[key, default: []].append(p.value)
+        }
+        // Bounded: forget heights well behind.
+        if nodes[i].proposalsSeen.count > 256 {
+            nodes[i].proposalsSeen = nodes[i].proposalsSeen.filter { $0.key.height + 2 >= p.height }
+        }
+    }
+
+    mutating func misbehave(_ m: SignedMessage, _ behaviour: ByzantineBehaviour, node i: Int) {
+        let signer = nodes[i].signer
+        switch behaviour {
+        case .silent:
+            return
+        case .equivocate:
+            let other = SignedMessage.sign(conflicting(m.message, node: i), with: signer)
+            for to in 0..<nodes.count where to != i {
+                network.send(rng.chance(Ratio(1, 2)) ? m.wireBytes : other.wireBytes, from: i, to: to)
+            }
+        case .invalidValues:
+            let bad = invalidValue(height: m.message.height, round: m.message.round, node: i)
+            let rewritten: ConsensusMessage
+            switch m.message {
+            case .proposal(let p):
+                rewritten = .proposal(Proposal(height: p.height, round: p.round, validRound: p.validRound, value: bad))
+            case .vote(let v):
+                rewritten = .vote(Vote(step: v.step, height: v.height, round: v.round, valueID: bad.id))
+            }
+            network.broadcast(SignedMessage.sign(rewritten, with: signer).wireBytes, from: i)
+        case .garbage:
+            network.broadcast(m.wireBytes, from: i)
+            for to in 0..<nodes.count where to != i && rng.chance(Ratio(1, 2)) {
+                network.send(garbage(from: m.wireBytes), from: i, to: to)
+            }
+        case .promiscuous:
+            network.broadcast(m.wireBytes, from: i)
+            guard case .vote(let v) = m.message else { return }
+            let seen = nodes[i].proposalsSeen[SlotKey(height: v.height, round: v.round)] ?? []
+            let ids: [ValueID?] = [nil] + seen.map(\.id)
+            for id in ids where id != v.valueID {
+                let extra = Vote(step: v.step, height: v.height, round: v.round, valueID: id)
+                network.broadcast(SignedMessage.sign(.vote(extra), with: signer).wireBytes, from: i)
+            }
+        }
+    }
+
+    /// A different message for the same (height, round, step).
+    mutating func conflicting(_ message: ConsensusMessage, node i: Int) -> ConsensusMessage {
+        switch message {
+        case .proposal(let p):
+            let other = SimulatedValues.make(tag: SimulatedValues.validTag, height: p.height, proposer: i, round: p.round,
+                                             nonce: rng.next())
+            return .proposal(Proposal(height: p.height, round: p.round, validRound: p.validRound, value: other))
+        case .vote(let v):
+            let seen = nodes[i].proposalsSeen[SlotKey(height: v.height, round: v.round)] ?? []
+            let id: ValueID? =
+                v.valueID != nil ? nil
+                : (seen.first?.id
+                    ?? SimulatedValues.make(tag: SimulatedValues.validTag, height: v.height, proposer: i, round: v.round,
+                                            nonce: rng.next()).id)
+            return .vote(Vote(step: v.step, height: v.height, round: v.round, valueID: id))
+        }
+    }
+
+    func invalidValue(height: Height, round: Round, node i: Int) -> Value {
+        SimulatedValues.make(tag: SimulatedValues.invalidTag, height: height, proposer: i, round: round, nonce: 0)
+    }
+
+    /// Random bytes, a copy with one byte flipped, a truncated copy, or a copy with trailing bytes.
+    mutating func garbage(from packet: [UInt8]) -> [UInt8] {
+        switch rng.index(4) {
+        case 0:
+            return (0..<rng.index(200)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        case 1:
+            var copy = packet
+            copy[rng.index(copy.count)] ^= UInt8.random(in: 1...255, using: &rng)
+            return copy
+        case 2:
+            return Array(packet.prefix(rng.index(packet.count)))
+        default:
+            return packet + [UInt8.random(in: 0...255, using: &rng)]
+        }
+    }
+}

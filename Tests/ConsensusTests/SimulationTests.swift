@@ -1,0 +1,96 @@
+import Consensus
+import Foundation
+import SimulationSupport
+import Testing
+
+/// Seeded whole-system runs (TigerBeetle's VOPR). `SIM_SEED=<seed>` replays one seed (same commit and toolchain);
+/// `CONSENSUS_SEEDS=<count>` changes how many seeds the swarm runs (2,000 by default, 50,000 for the long run).
+@Suite struct SimulationTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static let replaySeed = environment["SIM_SEED"].flatMap(UInt64.init)
+    static let seedCount = environment["CONSENSUS_SEEDS"].flatMap(UInt64.init) ?? 2_000
+    static let chunks = 8
+
+    /// Goal: agreement, validity, no honest double signature, no false evidence and progress after the heal, for
+    /// every seed. Method: seeds 0..<count cycle n through 4, 7, 10, 13, each with f Byzantine nodes; the swarm is
+    /// split into chunks that run in parallel. A failure prints its options line, which starts with SIM_SEED=.
+    @Test(arguments: 0..<chunks)
+    func swarm(chunk: Int) {
+        let seeds: [UInt64] =
+            if let replay = Self.replaySeed { chunk == 0 ? [replay] : [] }
+            else { Array(stride(from: UInt64(chunk), to: Self.seedCount, by: Self.chunks)) }
+        var failures = 0
+        var decided: UInt64 = 0
+        for seed in seeds {
+            var simulation = ConsensusSimulation(options: .swarm(seed: seed))
+            let report = simulation.run()
+            decided += report.decidedHeights
+            if !report.passed || Self.replaySeed != nil { print(report) }
+            if !report.passed { failures += 1 }
+            #expect(report.passed, "\(report)")
+            if failures >= 3 { break }
+        }
+        if !seeds.isEmpty { #expect(decided > 0) }
+    }
+
+    /// Goal: the checks can fail. Method: honest processes ignore their lock (L23/L29) under promiscuous Byzantine
+    /// voters and a lossy, partitioned network; some seed must show two honest nodes deciding differently.
+    @Test func ignoringTheLockBreaksAgreement() {
+        var found: ConsensusSimulationReport?
+        for seed in UInt64(0)..<400 {
+            var options = ConsensusSimulationOptions.swarm(seed: seed, nodeCounts: [4])
+            options.injectedFaults = InjectedFaults(ignoreLock: true)
+            options.byzantine = options.byzantine.mapValues { _ in .promiscuous }
+            var simulation = ConsensusSimulation(options: options)
+            let report = simulation.run()
+            if report.violations.contains(where: { if case .agreement = $0 { true } else { false } }) {
+                found = report
+                break
+            }
+        }
+        #expect(found != nil, "no agreement violation found with the lock ignored")
+        if let found { print("broken lock caught: \(found)") }
+    }
+
+    /// Goal: the same seed gives the same run. Method: run one seed twice and compare the reports.
+    @Test func replayIsExact() {
+        var a = ConsensusSimulation(options: .swarm(seed: 4242))
+        var b = ConsensusSimulation(options: .swarm(seed: 4242))
+        let ra = a.run(), rb = b.run()
+        #expect(ra.description == rb.description)
+        #expect(ra.events == rb.events && ra.messagesSent == rb.messagesSent)
+    }
+
+    static func crashOptions(boundary: Int, wal: Bool) -> ConsensusSimulationOptions {
+        var options = ConsensusSimulationOptions(
+            seed: 77, nodeCount: 4, byzantine: [3: .equivocate],
+            faultyNetwork: NetworkFaults(delayMin: .milliseconds(1), delayMax: .milliseconds(60)),
+            faultPhase: .seconds(3), restartDelay: .milliseconds(10)...(.milliseconds(400)), heightsAfterHeal: 2)
+        options.crashAtBoundary = (node: 0, boundary: boundary)
+        options.walEnabled = wal
+        return options
+    }
+
+    /// Goal: crash-restart at every step boundary never produces a double vote. Method: node 0 crashes exactly at
+    /// its k-th effect boundary (before a WAL append, between an append and its broadcast, after a commit, …), for
+    /// every k over several heights, restarts from its WAL with an application that would now propose something
+    /// else, and the run is checked for double signatures, agreement and progress.
+    @Test func crashAtEveryEffectBoundaryNeverDoubleSigns() {
+        for boundary in 0..<150 {
+            var simulation = ConsensusSimulation(options: Self.crashOptions(boundary: boundary, wal: true))
+            let report = simulation.run()
+            #expect(report.passed, "\(report)")
+            #expect(report.crashes == 1 || boundary > 0, "boundary \(boundary) was reached")
+        }
+    }
+
+    /// Goal: the double-sign check can fail. Method: the same crashes with the WAL switched off; some restart must
+    /// sign a second, different message for a slot it had already signed.
+    @Test func withoutTheWALARestartDoubleSigns() {
+        let found = (0..<150).contains { boundary in
+            var simulation = ConsensusSimulation(options: Self.crashOptions(boundary: boundary, wal: false))
+            return simulation.run().violations.contains { if case .doubleSign = $0 { true } else { false } }
+        }
+        #expect(found)
+    }
+}
