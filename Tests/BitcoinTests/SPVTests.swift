@@ -200,4 +200,56 @@ import TestSupport
         #expect(throws: BitcoinError.self) { try forged.verify(root: block.header.merkleRoot, transactionCount: txids.count) }
         #expect(throws: BitcoinError.self) { try MerkleProof(leaf: txids[0], index: 1 << 20, siblings: shortPath) }
     }
+
+    @Test func mainnetDepositProofWithoutANode() throws {
+        // Block 830000's transaction 1000, proven by its merkle path and the 8064 headers after checkpoint 822528.
+        let block = try Block(parsing: TestData.bytes("bitcoin/blocks/block_830000.bin"))
+        let all = try headers("mainnet_822528-830592.bin")
+        let txids = block.transactions.map(\.txid)
+        let tx = block.transactions[1000]
+        let checkpoint = ChainCheckpoint(header: all[0], height: 822528, periodStartTime: all[0].time)
+        let proof = DepositProof(transaction: tx.serialized(), outputIndex: 0, transactionIndex: 1000, siblings: Merkle.path(txids, index: 1000),
+                                 transactionCount: txids.count, headers: Array(all.dropFirst()), blockIndex: 830000 - 822528 - 1)
+        let verified = try proof.verify(parameters: .mainnet, checkpoint: checkpoint, expectedScript: tx.outputs[0].scriptPubKey,
+                                        minimumConfirmations: 6, minimumWork: .zero)
+        #expect(verified.blockHeight == 830000 && verified.confirmations == 593 && verified.tipHeight == 830592)
+        #expect(Hex.encode(verified.txid.reversed()) == "804a78b019b410d23adbc8ec5410fee55ef2de7e47fc1e5a1a1be46e94278787")
+        // Depth by work: 593 blocks at ~2^78 work each; asking for more than exists fails.
+        let perBlock = UInt256.work(target: UInt256.decodeCompact(0x1703_BA5D).target)
+        _ = try proof.verify(parameters: .mainnet, checkpoint: checkpoint, expectedScript: tx.outputs[0].scriptPubKey,
+                             minimumConfirmations: 6, minimumWork: perBlock.multipliedReportingOverflow(by: 590).value)
+        #expect(throws: BitcoinError.self) {
+            try proof.verify(parameters: .mainnet, checkpoint: checkpoint, expectedScript: tx.outputs[0].scriptPubKey,
+                             minimumConfirmations: 6, minimumWork: perBlock.multipliedReportingOverflow(by: 600).value)
+        }
+        // A wrong output script, a wrong block, a shortened header chain.
+        #expect(throws: BitcoinError.self) {
+            try proof.verify(parameters: .mainnet, checkpoint: checkpoint, expectedScript: Script([0x51]), minimumConfirmations: 1)
+        }
+        let wrongBlock = DepositProof(transaction: tx.serialized(), outputIndex: 0, transactionIndex: 1000, siblings: Merkle.path(txids, index: 1000),
+                                      transactionCount: txids.count, headers: Array(all.dropFirst()), blockIndex: 830000 - 822528)
+        #expect(throws: BitcoinError.merkleRootMismatch) {
+            try wrongBlock.verify(parameters: .mainnet, checkpoint: checkpoint, expectedScript: tx.outputs[0].scriptPubKey, minimumConfirmations: 1)
+        }
+        var gapped = Array(all.dropFirst())
+        gapped.remove(at: 100)
+        let broken = DepositProof(transaction: tx.serialized(), outputIndex: 0, transactionIndex: 1000, siblings: Merkle.path(txids, index: 1000),
+                                  transactionCount: txids.count, headers: gapped, blockIndex: 830000 - 822528 - 2)
+        #expect(throws: BitcoinError.brokenChain(height: 822528 + 101)) {
+            try broken.verify(parameters: .mainnet, checkpoint: checkpoint, expectedScript: tx.outputs[0].scriptPubKey, minimumConfirmations: 1)
+        }
+    }
+
+    @Test func sixtyFourByteTransactionIsRefusedAsDeposit() throws {
+        // BIP54's 64-byte transaction, committed alone (count 1, so its txid is the root) in a synthetic header.
+        let bytes = hex("0200000001827da3d85a6547d6b03662d2cb86982d655a6f390547285a3bf9ec9f28e0c8831500000000ffffffff010000000000000000040051525400000000")
+        let tx = try Transaction(parsing: bytes)
+        #expect(tx.baseSize == 64)
+        let header = BlockHeader(version: 4, previousBlockHash: [UInt8](repeating: 0, count: 32), merkleRoot: tx.txid, time: 1, bits: 0x207F_FFFF, nonce: 0)
+        let proof = DepositProof(transaction: bytes, outputIndex: 0, transactionIndex: 0, siblings: [], transactionCount: 1, headers: [header], blockIndex: 0)
+        let anchor = ChainCheckpoint(header: header, height: 0, periodStartTime: 0)
+        #expect(throws: BitcoinError.sixtyFourByteTransaction) {
+            try proof.verify(parameters: .regtest, checkpoint: anchor, expectedScript: tx.outputs[0].scriptPubKey, minimumConfirmations: 1)
+        }
+    }
 }

@@ -13,7 +13,7 @@ struct GatewayCommand: ParsableCommand {
 
 /// Prints one JSON object with sorted keys.
 private func printJSON(_ object: [String: Any]) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
 }
 
