@@ -55,12 +55,9 @@ let package = Package(
         // Layer 1: pure protocols (no I/O).
         .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1], swiftSettings: optimizedEvenInDebug),
         .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
-        .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
         .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
-        .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf]),
-        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto]),
         // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
         .target(name: "SimulationSupport", dependencies: ["Secp256k1", "Consensus"], swiftSettings: optimizedEvenInDebug),
 
@@ -88,7 +85,6 @@ let package = Package(
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", crypto, asn1]),
         .testTarget(
             name: "MPCTests", dependencies: ["MPC", "Secp256k1", "SimulationSupport", "TestSupport"],
             swiftSettings: optimizedEvenInDebug),

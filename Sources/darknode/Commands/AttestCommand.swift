@@ -9,7 +9,7 @@ struct AttestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attest",
         abstract: "Verify TEE evidence (SGX, TDX, SEV-SNP, Nitro, simulated) and signed release manifests.",
-        subcommands: [AttestVerifyCommand.self, AttestManifestCommand.self])
+        subcommands: [AttestVerifyCommand.self, AttestShowCommand.self, AttestManifestCommand.self])
 }
 
 /// `darknode attest verify FILE …`: prints one JSON object and exits 0 only when the verdict is `accepted`.
