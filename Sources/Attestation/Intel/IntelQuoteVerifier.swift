@@ -25,21 +25,21 @@ struct IntelQuoteVerifier {
             try rootCRL.validate(issuer: root!, at: time, name: "Intel root CA CRL")
             crls.append(rootCRL)
         }
-        let revoked: (Certificate) -> Bool = { cert in crls.contains { $0.isRevoked(cert) } }
-
-        // 1. PCK chain.
-        let pckChainDER = try PEM.certificates(bytes: quote.pckCertificateChainPEM)
-        var pckChain = try CertificateChain.validate(pckChainDER, root: rootDER, name: "PCK", at: time, revoked: revoked)
         if let collateral {
-            // The PCK CRL is issued by the PCK's CA; its issuer chain comes with the collateral.
+            // The PCK CRL is issued by the PCK's CA; its issuer chain (checked against the root CRL) comes with the collateral.
+            let rootCRLs = crls
             let pckCRL = try CertificateRevocationList(der: collateral.pckCRL, name: "PCK CRL")
             let crlIssuerChain = try CertificateChain.validate(try PEM.certificates(collateral.pckCRLIssuerChainPEM), root: rootDER,
-                                                               name: "PCK CRL issuer", at: time, revoked: revoked)
+                                                               name: "PCK CRL issuer", at: time,
+                                                               revoked: { cert in rootCRLs.contains { $0.isRevoked(cert) } })
             try pckCRL.validate(issuer: crlIssuerChain[0], at: time, name: "PCK CRL")
             crls.append(pckCRL)
-            // Re-check the PCK chain now that both CRLs are known.
-            pckChain = try CertificateChain.validate(pckChainDER, root: rootDER, name: "PCK", at: time, revoked: revoked)
         }
+        let revoked: (Certificate) -> Bool = { cert in crls.contains { $0.isRevoked(cert) } }
+
+        // 1. PCK chain, checked once against both CRLs.
+        let pckChainDER = try PEM.certificates(bytes: quote.pckCertificateChainPEM)
+        let pckChain = try CertificateChain.validate(pckChainDER, root: rootDER, name: "PCK", at: time, revoked: revoked)
         let pck = pckChain[0]
         let pckExtension = try PCKExtension(certificate: pck)
 
