@@ -2,6 +2,7 @@
 // same run. Groups: see `groups` below; `all` runs every group.
 let groups: [(String, (inout Harness) -> Void)] = [
     ("secp256k1", benchSecp256k1),
+    ("ekep", benchEKEP),
 ]
 
 var harness = Harness()
