@@ -73,11 +73,22 @@ public final class ALTSFrameEncoder: ChannelOutboundHandler, RemovableChannelHan
     static func seal(_ plaintext: ByteBuffer, with sealer: inout ALTSSealer, allocator: ByteBufferAllocator) throws
         -> ByteBuffer
     {
-        let frames = (plaintext.readableBytes + sealer.maxPlaintextPerFrame - 1) / sealer.maxPlaintextPerFrame
-        var out = [UInt8]()
-        out.reserveCapacity(plaintext.readableBytes + frames * (ALTSRecordProtector.headerLength
-                                                                + ALTSRecordProtector.tagLength))
-        try plaintext.withUnsafeReadableBytes { raw in try sealer.seal(raw, into: &out) }
-        return allocator.buffer(bytes: out)
+        let perFrame = sealer.maxPlaintextPerFrame
+        let frames = (plaintext.readableBytes + perFrame - 1) / perFrame
+        var out = allocator.buffer(capacity: plaintext.readableBytes
+                                   + frames * (ALTSRecordProtector.headerLength + ALTSRecordProtector.tagLength))
+        try plaintext.withUnsafeReadableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let end = min(offset + perFrame, raw.count)
+                let frame = try sealer.sealFrame(UnsafeRawBufferPointer(rebasing: raw[offset..<end]))
+                out.writeInteger(frame.length, endianness: .little)
+                out.writeInteger(ALTSRecordProtector.frameType, endianness: .little)
+                out.writeBytes(frame.ciphertext)
+                out.writeBytes(frame.tag)
+                offset = end
+            }
+        }
+        return out
     }
 }

@@ -8,6 +8,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("mpc", benchMPC),
     ("attestation", benchAttestation),
     ("consensus", benchConsensus),
+    ("ekep", benchEKEP),
 ]
 
 import Foundation

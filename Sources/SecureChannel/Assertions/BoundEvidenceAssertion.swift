@@ -105,10 +105,13 @@ public enum BoundEvidence {
 public struct BoundEvidenceAssertionGenerator<Producer: EvidenceProducer>: AssertionGenerator {
     public let producer: Producer
     let identityKey: PrivateKey
+    /// Cached: deriving it costs a scalar multiplication per handshake.
+    public let identityPublicKey: PublicKey
 
     public init(producer: Producer, identityKey: PrivateKey) {
         self.producer = producer
         self.identityKey = identityKey
+        self.identityPublicKey = identityKey.publicKey
     }
 
     public var assertionDescription: Asylo_AssertionDescription {
@@ -130,14 +133,14 @@ public struct BoundEvidenceAssertionGenerator<Producer: EvidenceProducer>: Asser
         -> Asylo_Assertion
     {
         let evidence = try producer.produceEvidence(
-            reportData: BoundEvidence.reportData(identityKey: identityKey.publicKey, bindingBlob: bindingBlob))
+            reportData: BoundEvidence.reportData(identityKey: identityPublicKey, bindingBlob: bindingBlob))
         let signature: ECDSASignature
         do { signature = try identityKey.signature(for: BoundEvidence.identityDigest(bindingBlob: bindingBlob)) } catch {
             throw .generationFailed("identity signature: \(error)")
         }
         var body = Darknode_Ekep_BoundEvidenceAssertion()
         body.evidence = Data(evidence)
-        body.identityPublicKey = Data(identityKey.publicKey.compressed)
+        body.identityPublicKey = Data(identityPublicKey.compressed)
         body.identitySignature = Data(signature.compact)
         var assertion = Asylo_Assertion()
         assertion.description_p = assertionDescription

@@ -84,7 +84,25 @@ public struct ALTSSealer: Sendable {
 
     /// Seals exactly one frame (the chunk must fit).
     public mutating func sealOne(_ chunk: some DataProtocol, into out: inout [UInt8]) throws(RecordProtocolError) {
+        let frame = try sealFrame(chunk)
+        HandshakeFrame.appendLittleEndian(frame.length, to: &out)
+        HandshakeFrame.appendLittleEndian(ALTSRecordProtector.frameType, to: &out)
+        out.append(contentsOf: frame.ciphertext)
+        out.append(contentsOf: frame.tag)
+    }
+
+    /// One sealed frame's parts, for callers that write the frame into their own buffer type (no extra copy).
+    public struct SealedFrame {
+        /// The value of the frame's length field: 4 + ciphertext + tag.
+        public let length: UInt32
+        public let ciphertext: Data
+        public let tag: Data
+    }
+
+    /// Seals exactly one frame's plaintext (at most `maxPlaintextPerFrame` bytes) and advances the counter.
+    public mutating func sealFrame(_ chunk: some DataProtocol) throws(RecordProtocolError) -> SealedFrame {
         guard !failed else { throw .closed }
+        precondition(chunk.count <= maxPlaintextPerFrame, "chunk larger than one frame")
         let box: AES.GCM.SealedBox
         do {
             box = try AES.GCM.seal(chunk, using: key, nonce: try AES.GCM.Nonce(data: counter.nonce))
@@ -96,11 +114,9 @@ public struct ALTSSealer: Sendable {
             failed = true
             throw error
         }
-        let length = UInt32(4 + box.ciphertext.count + ALTSRecordProtector.tagLength)
-        HandshakeFrame.appendLittleEndian(length, to: &out)
-        HandshakeFrame.appendLittleEndian(ALTSRecordProtector.frameType, to: &out)
-        out.append(contentsOf: box.ciphertext)
-        out.append(contentsOf: box.tag)
+        let ciphertext = box.ciphertext
+        return SealedFrame(length: UInt32(4 + ciphertext.count + ALTSRecordProtector.tagLength),
+                           ciphertext: ciphertext, tag: box.tag)
     }
 }
 
