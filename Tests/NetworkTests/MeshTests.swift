@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Network
 import Secp256k1
+import SecureChannel
 import Testing
 import WireCodec
 
@@ -281,5 +282,51 @@ import WireCodec
         let refilled = bucket.take(nowNanoseconds: 10_000_000)  // 10 ms → 1 token
         let empty = !bucket.take(nowNanoseconds: 10_000_000)
         #expect(refilled && empty)
+    }
+}
+
+/// The mesh over EKEP with simulated attestation: the production path, minus real hardware.
+@Suite(.serialized) struct AttestedMeshTests {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    static let release = [UInt8](repeating: 0xAB, count: 32)
+
+    func node(_ key: PrivateKey, measurement: [UInt8], admitted: Set<PeerID>) throws -> Mesh {
+        let policy = MeasurementAllowListPolicy(allowedMeasurements: [Self.release], allowSimulation: true)
+        let authenticator = try EKEPAuthenticator.simulated(
+            identity: key, measurement: measurement, platformKey: PrivateKey.generate(), policy: policy)
+        return Mesh(configuration: MeshConfiguration(identity: key, authenticator: authenticator, admitted: admitted), group: group)
+    }
+
+    @Test func attestedPeersExchangeBroadcastsAndLearnEachOthersMeasurement() async throws {
+        let keys = (0..<3).map { _ in PrivateKey.generate() }
+        let admitted = Set(keys.map { PeerID($0.publicKey) })
+        let meshes = try keys.map { try node($0, measurement: Self.release, admitted: admitted) }
+        let logs = meshes.map { EventLog($0) }
+        for mesh in meshes { try await mesh.start() }
+        for i in 0..<3 { for j in (i + 1)..<3 { try await meshes[i].connect(host: "127.0.0.1", port: meshes[j].listenPort) } }
+        #expect(await eventually { meshes.allSatisfy { $0.connectedPeers.count == 2 } })
+        for peer in meshes[0].connectedPeers {
+            #expect(peer.platform == "simulated")
+            #expect(peer.measurement == Hex.encode(Self.release))
+        }
+        for (i, mesh) in meshes.enumerated() { try mesh.broadcast([UInt8(i)], topic: "attested") }
+        #expect(await eventually { logs.allSatisfy { $0.messages.count == 2 } })
+        for mesh in meshes { await mesh.stop() }
+    }
+
+    @Test func aNodeWhoseMeasurementIsNotInTheReleaseIsRefusedByAll() async throws {
+        let keys = (0..<3).map { _ in PrivateKey.generate() }
+        let admitted = Set(keys.map { PeerID($0.publicKey) })
+        let members = try keys.prefix(2).map { try node($0, measurement: Self.release, admitted: admitted) }
+        let rogue = try node(keys[2], measurement: [UInt8](repeating: 0xEE, count: 32), admitted: admitted)
+        let memberLogs = members.map { EventLog($0) }
+        for mesh in members + [rogue] { try await mesh.start() }
+        for member in members {
+            _ = try? await rogue.connect(host: "127.0.0.1", port: member.listenPort)
+        }
+        #expect(await eventually { memberLogs.allSatisfy { !$0.refusals.isEmpty } })
+        #expect(members.allSatisfy { $0.connectedPeers.allSatisfy { $0.identity != rogue.identity } })
+        #expect(rogue.connectedPeers.isEmpty)
+        for mesh in members + [rogue] { await mesh.stop() }
     }
 }
