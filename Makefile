@@ -7,10 +7,12 @@ SWIFT_TEST_FLAGS ?=
 
 .PHONY: run test setup-system setup-python build release bench fuzz clean
 
-## Build and start the main job: a local network of nodes on the simulated (insecure) platform.
+## Build and start the main job: a local network of node processes on the simulated (insecure) platform,
+## attested to each other over EKEP, exchanging broadcasts.
+NODES ?= 4
 run: setup-system
 	swift build -c release --product darknode
-	.build/release/darknode --help
+	.build/release/darknode net demo --nodes $(NODES)
 
 ## Every test, with the Python oracles installed in a virtualenv.
 test: setup-system setup-python

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// Separate OS processes meeting over loopback: `darknode net demo` starts one process per node.
+/// Separate OS processes meeting over loopback: `darknode net demo` starts one process per node, each a simulated
+/// enclave that attests over EKEP.
 @Suite struct MultiProcessTests {
     /// The darknode executable built next to the test bundle.
     static var darknode: URL {
@@ -15,7 +16,7 @@ import Testing
         }
         let process = Process()
         process.executableURL = Self.darknode
-        process.arguments = ["net", "demo", "--nodes", "7", "--messages", "300", "--json", "--unattested-test-handshake"]
+        process.arguments = ["net", "demo", "--nodes", "7", "--messages", "300", "--json"]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

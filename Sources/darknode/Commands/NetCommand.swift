@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import Enclave
+import Logging
 import Network
+import SecureChannel
 import NIOPosix
 import Secp256k1
 import SimulationSupport
@@ -40,6 +43,9 @@ struct NetDemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if !security.unattestedTestHandshake {
+            FileHandle.standardError.write(Data("WARNING: INSECURE simulated enclaves (no TEE hardware): for development only.\n".utf8))
+        }
         let executable = DarknodeVersion.executablePath
         var children: [(Process, Pipe, Pipe)] = []
         var hellos: [[String: Any]] = []
@@ -123,10 +129,20 @@ struct NetNodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let key = PrivateKey.generate()
-        guard security.unattestedTestHandshake else {
-            throw ValidationError("the attested (EKEP) transport is required; pass --unattested-test-handshake only in tests")
+        let authenticator: any PeerAuthenticator
+        if security.unattestedTestHandshake {
+            authenticator = UnattestedTestAuthenticator(identity: key, enabledForTesting: true)
+        } else {
+            // Each demo node is its own simulated machine (a fresh directory), attests over EKEP, and admits only
+            // peers running this very build: the release manifest of a localnet is this executable's measurement.
+            let machine = FileManager.default.temporaryDirectory.appendingPathComponent("darknode-demo-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: machine) }
+            var logger = Logger(label: "darknode.enclave")
+            logger.logLevel = .error
+            let platform = try SimulatedPlatform(machineDirectory: machine.path, logger: logger)
+            let policy = MeasurementAllowListPolicy(allowedMeasurements: [platform.measurement], allowSimulation: true)
+            authenticator = try EKEPAuthenticator.forPlatform(platform, identity: key, policy: policy)
         }
-        let authenticator: any PeerAuthenticator = UnattestedTestAuthenticator(identity: key, enabledForTesting: true)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var config = MeshConfiguration(identity: key, authenticator: authenticator, admitted: [])
         config.logger.logLevel = .warning
