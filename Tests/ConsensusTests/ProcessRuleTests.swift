@@ -179,7 +179,7 @@ import Testing
         #expect(p.handle(c.proposal(3, r: 2, vr: 0, w)).broadcasts == [prevote(2, nil)])
     }
 
-    @Test func doubleVoteIsEvidenceAndSecondVoteIgnored() {
+    @Test func doubleVoteIsEvidenceAndBothVotesCount() {
         var p = c.process(0)
         _ = p.handle(.start)
         _ = p.handle(c.prevote(2, r: 0, v))
