@@ -40,6 +40,8 @@ public struct MeshStatistics: Sendable {
     public var throttledMessages = 0
     public var droppedOutbound = 0
     public var refusedConnections = 0
+    /// Re-attestation answers that passed the checker.
+    public var reattestationsPassed = 0
     public var receivedPerPeer: [PeerID: Int] = [:]
     public var throttledPerPeer: [PeerID: Int] = [:]
 }
@@ -56,6 +58,9 @@ public struct MeshConfiguration: Sendable {
     public var authenticator: any PeerAuthenticator
     /// Peers allowed to connect: the current committee plus admitted candidates. Anyone else is disconnected.
     public var admitted: Set<PeerID>
+    /// Admits any peer the authenticator accepts, whatever its identity. Only for diagnostic clients such as
+    /// `darknode peer ping`, which learn the peer's identity from its verified attestation; a node never sets it.
+    public var admitsAnyAuthenticatedPeer = false
     /// Addresses to dial at start (peer identities are learnt from their handshake).
     public var bootstrap: [(host: String, port: Int)] = []
     /// Produces fresh evidence bound to (our identity, nonce) for re-attestation; nil disables answering.
@@ -247,7 +252,9 @@ public final class Mesh: Sendable {
                 }
                 .connect(host: host, port: port).get()
         } catch {
+            // TCP never came up (refused, unreachable, timed out): say so, not "handshake failed".
             ready.fail(error)
+            throw error
         }
         return try await ready.futureResult.get()
     }
@@ -366,7 +373,9 @@ public final class Mesh: Sendable {
         let refusal: String? = state.withLockedValue { s in
             guard s.running else { return "mesh stopped" }
             guard peer.identity != identity else { return "connection to self" }
-            guard s.admitted.contains(peer.identity) else { return "identity not in the admission set" }
+            guard s.admitted.contains(peer.identity) || configuration.admitsAnyAuthenticatedPeer else {
+                return "identity not in the admission set"
+            }
             return nil
         }
         if let reason = refusal {
@@ -697,6 +706,7 @@ public final class Mesh: Sendable {
                 channel.close(promise: nil)
             } else {
                 state.withLockedValue { s in
+                    s.stats.reattestationsPassed += 1
                     if var c = s.connections[peer] {
                         c.challenge = nil
                         c = Connection(

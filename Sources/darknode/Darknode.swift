@@ -9,7 +9,9 @@ struct Darknode: AsyncParsableCommand {
         version: DarknodeVersion.version,
         subcommands: [
             VersionCommand.self,
+            RunCommand.self,
             NetCommand.self,
+            PeerCommand.self,
             GatewayCommand.self,
             InitCommand.self,
             MPCCommand.self,

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Enclave
+import Foundation
+import Logging
+import Network
+import Secp256k1
+import SecureChannel
+
+/// Options every command that joins the mesh from a data directory shares: which node, which peers' code it
+/// accepts.
+struct NodeMeshOptions: ParsableArguments {
+    @Option(name: .long, help: "The node's data directory (created by `darknode init`).")
+    var dataDir: String
+
+    @Option(
+        name: .customLong("allow-measurement"),
+        help: "A peer enclave measurement (hex) to accept; repeatable. Default: this build's own measurement.")
+    var allowedMeasurements: [String] = []
+
+    @Option(name: .long, help: "Override the configured platform: auto | sgx-gramine | configfs-tsm | simulated.")
+    var platform: PlatformChoice?
+
+    func validate() throws {
+        for measurement in allowedMeasurements where Hex.decode(measurement)?.isEmpty != false {
+            throw ValidationError("--allow-measurement must be non-empty hex: \(measurement)")
+        }
+    }
+
+    /// Opens the data directory (sealed identity, platform) and builds the attested mesh configuration.
+    func openNode(logger: Logger) throws -> (node: OpenedNode, configuration: MeshConfiguration) {
+        let node = try DataDirectory(path: dataDir).open(platformOverride: platform, logger: logger)
+        let measurements = allowedMeasurements.isEmpty
+            ? [node.platform.measurement] : allowedMeasurements.compactMap { Hex.decode($0) }
+        // A simulated node can only appraise simulated peers, and accepts them only because it is itself a
+        // development node; a hardware node never accepts simulated evidence.
+        let policy = MeasurementAllowListPolicy(
+            allowedMeasurements: Set(measurements), allowSimulation: node.platform.kind == .simulated)
+        let configuration = try MeshConfiguration.attested(
+            identity: node.identity.privateKey, platform: node.platform, policy: policy, admitted: [])
+        return (node, configuration)
+    }
+}
+
+/// Parses `HOST:PORT` (IPv6 hosts in brackets: `[::1]:18515`).
+struct HostPort: ExpressibleByArgument, CustomStringConvertible, Sendable {
+    let host: String
+    let port: Int
+
+    init?(argument: String) {
+        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
+            (0...65_535).contains(port)
+        else { return nil }
+        var host = String(argument[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Writes one JSON object per line to standard output (keys sorted), for scripts and tests.
+func emitJSONLine(_ object: [String: Any]) {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+extension AuthenticatedPeer {
+    var jsonObject: [String: Any] {
+        ["identity": Hex.encode(identity.bytes), "platform": platform, "measurement": measurement ?? NSNull()]
+    }
+}
