@@ -74,3 +74,51 @@ func connectFullMesh(_ nodes: [TestNode]) async throws {
         }
     }
 }
+
+/// Collects the JSON objects a child process prints, one per line, on a reader thread.
+final class JSONLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var objects: [[String: Any]] = []
+
+    init(_ handle: FileHandle) {
+        Thread { [self] in
+            var buffer = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return }
+                buffer.append(chunk)
+                while let newline = buffer.firstIndex(of: 0x0A) {
+                    let line = Data(buffer[buffer.startIndex..<newline])
+                    buffer = Data(buffer[(newline + 1)...])
+                    guard let object = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] else { continue }
+                    lock.lock()
+                    objects.append(object)
+                    lock.unlock()
+                }
+            }
+        }.start()
+    }
+
+    var all: [[String: Any]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return objects
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return objects.count
+    }
+
+    /// Waits for a line at index `start` or later that satisfies `condition`. Event-driven: the bound (6,000 polls,
+    /// about 60 s on an idle machine) only keeps a broken run from hanging; it is not a timing assertion.
+    func waitFor(after start: Int, _ condition: ([String: Any]) -> Bool) async -> [String: Any]? {
+        for _ in 0..<6_000 {
+            let fresh = all.dropFirst(start)
+            if let match = fresh.first(where: condition) { return match }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return nil
+    }
+}

@@ -114,51 +114,24 @@ import Testing
 }
 
 /// A `darknode run` process whose JSON event lines are collected as they arrive.
-final class RunningNode: @unchecked Sendable {
+final class RunningNode: Sendable {
     let process = Process()
-    private let lock = NSLock()
-    private var collected: [[String: Any]] = []
+    let output: JSONLines
 
     init(arguments: [String]) throws {
         process.executableURL = URL(fileURLWithPath: NodeProcessTests.darknode)
         process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
+        let pipe = Pipe()
+        process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let handle = output.fileHandleForReading
-        Thread { [weak self] in
-            var buffer = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { return }
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: 0x0A) {
-                    let line = buffer[buffer.startIndex..<newline]
-                    buffer = Data(buffer[(newline + 1)...])
-                    guard let object = NodeProcessTests.json(String(decoding: line, as: UTF8.self)) else { continue }
-                    guard let self else { return }
-                    self.lock.lock()
-                    self.collected.append(object)
-                    self.lock.unlock()
-                }
-            }
-        }.start()
+        output = JSONLines(pipe.fileHandleForReading)
     }
 
-    var lines: [[String: Any]] {
-        lock.lock()
-        defer { lock.unlock() }
-        return collected
-    }
+    var lines: [[String: Any]] { output.all }
 
-    /// Waits for a line satisfying `condition` (event-driven; the 60 s bound only stops a broken run hanging).
-    func waitFor(_ condition: ([String: Any]) -> Bool) async -> [String: Any]? {
-        for _ in 0..<6_000 {
-            if let line = lines.first(where: condition) { return line }
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
-        return nil
+    func waitFor(_ condition: @escaping ([String: Any]) -> Bool) async -> [String: Any]? {
+        await output.waitFor(after: 0, condition)
     }
 
     func stop() {

@@ -85,60 +85,21 @@ import Testing
     }
 }
 
-/// Collects a soak node's JSON status lines as they arrive.
-final class StatusLines: @unchecked Sendable {
+/// A soak node's status lines, as they arrive.
+final class StatusLines: Sendable {
     struct Status { let t: Double, received: Int, connected: Int }
-    private let lock = NSLock()
-    private var lines: [Status] = []
+    let lines: JSONLines
 
-    init(_ handle: FileHandle) {
-        Thread {
-            var buffer = Data()
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { return }
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: 0x0A) {
-                    let line = buffer[buffer.startIndex..<newline]
-                    buffer = Data(buffer[(newline + 1)...])
-                    guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else { continue }
-                    let status = Status(
-                        t: object["t"] as? Double ?? 0, received: object["received"] as? Int ?? 0,
-                        connected: object["connected"] as? Int ?? 0)
-                    self.lock.lock()
-                    self.lines.append(status)
-                    self.lock.unlock()
-                }
-            }
-        }.start()
+    init(_ handle: FileHandle) { lines = JSONLines(handle) }
+
+    static func status(_ object: [String: Any]) -> Status {
+        Status(t: object["t"] as? Double ?? 0, received: object["received"] as? Int ?? 0, connected: object["connected"] as? Int ?? 0)
     }
 
-    var latest: Status? {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines.last
-    }
+    var latest: Status? { lines.all.last.map(Self.status) }
 
-    private func lines(from index: Int) -> ArraySlice<Status> {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines[min(index, lines.count)...]
-    }
-
-    private var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines.count
-    }
-
-    /// Waits for a status line printed after the call began that satisfies `condition`. The bound (6,000 polls,
-    /// about 60 s) only keeps a broken run from hanging; it is not a timing assertion.
-    func wait(_ condition: (Status) -> Bool) async -> Status? {
-        let start = count
-        for _ in 0..<6_000 {
-            if let status = lines(from: start).first(where: condition) { return status }
-            try? await Task.sleep(nanoseconds: 10_000_000)
-        }
-        return nil
+    /// Waits for a status line printed after the call began that satisfies `condition`.
+    func wait(_ condition: @escaping (Status) -> Bool) async -> Status? {
+        await lines.waitFor(after: lines.count) { condition(Self.status($0)) }.map(Self.status)
     }
 }
