@@ -163,17 +163,7 @@ public struct KeyGenerationSession: MPCSession {
     }
 
     private mutating func closeDeal() {
-        for dealer in parameters.members {
-            guard case .commitments(let vectors)? = inbox.broadcast(round: Round.deal, from: dealer) else {
-                phase.disqualify(dealer, because: .silent(culprit: dealer, round: Round.deal))
-                if !inbox.equivocated(round: Round.deal, dealer) { record(.silent(culprit: dealer, round: Round.deal)) }
-                continue
-            }
-            if let bad = phase.acceptCommitments(from: dealer, vectors) { record(bad) }
-            if case .shares(let shares)? = inbox.directMessage(round: Round.deal, from: dealer) {
-                try? phase.acceptShares(from: dealer, shares)
-            }
-        }
+        for found in phase.collectDealings(from: parameters.members, round: Round.deal, inbox: inbox) { record(found) }
     }
 
     private mutating func closeComplaints() {

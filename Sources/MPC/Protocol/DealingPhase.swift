@@ -211,4 +211,23 @@ struct DealingPhase: Sendable {
     func summedShare(slot: Int) -> VerifiableShare {
         qualified.reduce(VerifiableShare(value: .zero)) { $0 + myShares[$1]![slot] }
     }
+
+    /// Closes a dealing round: takes each dealer's commitments (broadcast) and this party's shares (direct) from
+    /// `inbox`. A dealer with no commitments is disqualified as silent (unless it equivocated, which the inbox has
+    /// already reported). Returns the misbehaviour found, in dealer order, for the session to record.
+    mutating func collectDealings(from dealers: [PartyIndex], round: Int, inbox: RoundInbox) -> [Misbehaviour] {
+        var found: [Misbehaviour] = []
+        for dealer in dealers {
+            guard case .commitments(let vectors)? = inbox.broadcast(round: round, from: dealer) else {
+                if !inbox.equivocated(round: round, dealer) { found.append(.silent(culprit: dealer, round: round)) }
+                disqualify(dealer, because: .silent(culprit: dealer, round: round))
+                continue
+            }
+            if let bad = acceptCommitments(from: dealer, vectors) { found.append(bad) }
+            if case .shares(let shares)? = inbox.directMessage(round: round, from: dealer) {
+                try? acceptShares(from: dealer, shares)
+            }
+        }
+        return found
+    }
 }

@@ -117,17 +117,7 @@ public struct ReshareSession: MPCSession {
         clock.nextRound(at: now)
         switch round {
         case Round.deal:
-            for dealer in oldMembers {
-                guard case .commitments(let vectors)? = inbox.broadcast(round: Round.deal, from: dealer) else {
-                    if !inbox.equivocated(round: Round.deal, dealer) { record(.silent(culprit: dealer, round: Round.deal)) }
-                    phase.disqualify(dealer, because: .silent(culprit: dealer, round: Round.deal))
-                    continue
-                }
-                if let bad = phase.acceptCommitments(from: dealer, vectors) { record(bad) }
-                if case .shares(let shares)? = inbox.directMessage(round: Round.deal, from: dealer) {
-                    try? phase.acceptShares(from: dealer, shares)
-                }
-            }
+            for found in phase.collectDealings(from: oldMembers, round: Round.deal, inbox: inbox) { record(found) }
             round = Round.complaints
             guard let newIndex else { return [] }
             return [message(from: newIndex, recipient: nil, .complaints(phase.badDealers(optimistic: false)))]
