@@ -199,7 +199,8 @@ import WireCodec
         for i in 0..<2 where nodes[2].id < nodes[i].id {
             try await reborn.connect(host: "127.0.0.1", port: nodes[i].mesh.listenPort)
         }
-        #expect(await eventually { reborn.connectedPeers.count == 2 })
+        // Both sides of each new connection must have installed it before the broadcast, or it can miss one.
+        #expect(await eventually { nodes.allSatisfy { $0.mesh.connectedPeers.count == 2 } })
         try nodes[0].mesh.broadcast([5], topic: "after")
         #expect(await eventually { log.messages.contains { $0.payload == [5] } })
         for node in nodes { await node.mesh.stop() }
@@ -223,7 +224,8 @@ import WireCodec
             // Node 0 accepts only evidence that echoes the nonce followed by 0: node 1's "lapses".
             config.attestationChecker = { _, _, evidence, nonce in evidence == nonce + [0] ? nil : "evidence out of policy" }
         }
-        try await connectFullMesh(nodes)
+        // Dial directly: the eviction may come before both sides have seen the connection.
+        try await nodes[0].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
         #expect(await eventually { nodes[0].log.evictions.contains { $0.contains("out of policy") } })
         #expect(await eventually { nodes[0].mesh.connectedPeers.isEmpty })
         for node in nodes { await node.mesh.stop() }
