@@ -122,7 +122,7 @@ extension SealedStore {
                         let version = Int64.fromDatabaseValue(row.storedValue("version"))
                     else { throw SealedStoreError.rowSetMismatch }
                     let mac = SealedRecordCodec.entryMAC(
-                        table: table, key: [UInt8](key), version: UInt64(bitPattern: version), digestKey: keys.digestKey)
+                        table: table, key: [UInt8](key), version: UInt64(bitPattern: version), keys: keys)
                     SealedRecordCodec.xor(&digest, mac)
                     count += 1
                 }
@@ -207,7 +207,7 @@ extension SealedStore {
                     throw SealedStoreError.rowSetMismatch
                 }
                 let mac = SealedRecordCodec.entryMAC(
-                    table: operation.table, key: operation.key, version: UInt64(bitPattern: old), digestKey: keys.digestKey)
+                    table: operation.table, key: operation.key, version: UInt64(bitPattern: old), keys: keys)
                 SealedRecordCodec.xor(&head.rowSetDigest, mac)
                 head.rowCount -= 1
             }
@@ -217,7 +217,7 @@ extension SealedStore {
             }
             try upsert.execute(arguments: [operation.table, keyData, version, Data(sealed)])
             let mac = SealedRecordCodec.entryMAC(
-                table: operation.table, key: operation.key, version: head.counter, digestKey: keys.digestKey)
+                table: operation.table, key: operation.key, version: head.counter, keys: keys)
             SealedRecordCodec.xor(&head.rowSetDigest, mac)
             head.rowCount += 1
         }
