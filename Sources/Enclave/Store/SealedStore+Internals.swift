@@ -55,11 +55,17 @@ extension SealedStore {
         configuration.label = "SealedStore"
         // WAL: readers never block the writer, and a crash mid-commit leaves the last committed state.
         configuration.journalMode = .wal
-        configuration.prepareDatabase { db in
-            // FULL: a committed batch survives power loss, which consensus (never sign twice) relies on.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         return configuration
+    }
+
+    /// Opens the store's one SQLite connection: WAL, then `synchronous = FULL`, so a committed batch survives
+    /// power loss, which consensus (never sign twice) relies on. FULL must be set *after* the queue exists:
+    /// GRDB's WAL set-up runs `PRAGMA synchronous = NORMAL` after `prepareDatabase`, which would silently
+    /// override it there (the WAL would then be synced only at checkpoints).
+    static func openQueue(path: String) throws -> DatabaseQueue {
+        let queue = try DatabaseQueue(path: path, configuration: configuration())
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        return queue
     }
 
     /// Runs GRDB code, turning its errors into `SealedStoreError` (SQLite's own corruption reports included).

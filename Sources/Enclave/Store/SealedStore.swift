@@ -65,7 +65,7 @@ public final class SealedStore: Sendable {
         let keys = StoreKeys(sealingKey: sealingKey)
         let head = StoreHead.empty
         let database = try mapDatabaseErrors {
-            let queue = try DatabaseQueue(path: path, configuration: configuration())
+            let queue = try openQueue(path: path)
             try SealedStoreSchema.migrator.migrate(queue)
             try queue.write { db in
                 try db.execute(
@@ -86,7 +86,7 @@ public final class SealedStore: Sendable {
     ) throws(SealedStoreError) -> SealedStore {
         guard FileManager.default.fileExists(atPath: path) else { throw .storeMissing(path: path) }
         let keys = StoreKeys(sealingKey: sealingKey)
-        let database = try mapDatabaseErrors { try DatabaseQueue(path: path, configuration: configuration()) }
+        let database = try mapDatabaseErrors { try openQueue(path: path) }
         try SealedStoreSchema.migrate(database)
         let head = try loadHead(database, keys: keys)
         try checkRowSet(database, head: head, keys: keys)
