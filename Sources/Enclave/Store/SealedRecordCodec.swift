@@ -65,9 +65,13 @@ enum SealedRecordCodec {
     }
 
     /// Opens a sealed value; nil when it is malformed or fails authentication.
-    static func open(_ sealed: [UInt8], key: SymmetricKey, aad: [UInt8]) -> [UInt8]? {
-        guard sealed.count >= overhead, sealed[0] == format else { return nil }
-        guard let box = try? AES.GCM.SealedBox(combined: sealed[1...]),
+    ///
+    /// Takes the `Data` SQLite returned as is: swift-crypto's generic entry points are fast for `Data` and slow for
+    /// `ArraySlice<UInt8>` (unspecialised generic code with runtime metadata look-ups, which profiling showed to
+    /// cost more than the AES-GCM work itself).
+    static func open(_ sealed: Data, key: SymmetricKey, aad: [UInt8]) -> [UInt8]? {
+        guard sealed.count >= overhead, sealed.first == format else { return nil }
+        guard let box = try? AES.GCM.SealedBox(combined: sealed.subdata(in: sealed.startIndex + 1 ..< sealed.endIndex)),
             let plaintext = try? AES.GCM.open(box, using: key, authenticating: aad)
         else { return nil }
         return Array(plaintext)

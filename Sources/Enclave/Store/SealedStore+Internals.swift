@@ -109,7 +109,7 @@ extension SealedStore {
         else { throw .headTampered }
         guard [UInt8](keyID) == keys.keyID else { throw .wrongSealingKey }
         let aad = SealedRecordCodec.headDomain + keys.keyID
-        guard let plaintext = SealedRecordCodec.open([UInt8](sealed), key: keys.valueKey, aad: aad),
+        guard let plaintext = SealedRecordCodec.open(sealed, key: keys.valueKey, aad: aad),
             let head = StoreHead(encoded: plaintext)
         else { throw .headTampered }
         return head
@@ -156,7 +156,7 @@ extension SealedStore {
         let version = UInt64(bitPattern: storedVersion)
         guard version <= counter else { throw .rowFromFuture(table: table, key: key, version: version, counter: counter) }
         let aad = SealedRecordCodec.rowAAD(table: table, key: key, version: version)
-        guard let plaintext = SealedRecordCodec.open([UInt8](sealed), key: keys.valueKey, aad: aad) else {
+        guard let plaintext = SealedRecordCodec.open(sealed, key: keys.valueKey, aad: aad) else {
             throw .rowTampered(table: table, key: key)
         }
         return plaintext
