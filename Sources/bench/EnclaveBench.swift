@@ -137,8 +137,9 @@ private struct PlainStore {
         }
     }
 
+    /// Read as the sealed store reads (`inDatabase`, one SELECT), so both sides pay the same GRDB costs.
     func value(key: [UInt8]) throws -> [UInt8]? {
-        try database.read { db in
+        try database.inDatabase { db in
             try Data.fetchOne(
                 db.cachedStatement(sql: "SELECT sealed FROM sealed_rows WHERE table_name = 'bench' AND row_key = ?"),
                 arguments: [Data(key)]
