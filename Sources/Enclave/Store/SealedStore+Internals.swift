@@ -150,8 +150,14 @@ extension SealedStore {
 
     /// Authenticates one fetched row (columns `version` and `sealed`) as the value of (table, key).
     func openRow(table: String, key: [UInt8], row: Row, counter: UInt64) throws(SealedStoreError) -> [UInt8] {
-        guard let storedVersion = Int64.fromDatabaseValue(row.storedValue("version")),
-            let sealed = Data.fromDatabaseValue(row.storedValue("sealed"))
+        try openRow(table: table, key: key, version: row.storedValue("version"), sealed: row.storedValue("sealed"), counter: counter)
+    }
+
+    /// Authenticates the raw `version` and `sealed` column values as the value of (table, key).
+    func openRow(table: String, key: [UInt8], version storedValue: DatabaseValue, sealed sealedValue: DatabaseValue, counter: UInt64)
+        throws(SealedStoreError) -> [UInt8]
+    {
+        guard let storedVersion = Int64.fromDatabaseValue(storedValue), let sealed = Data.fromDatabaseValue(sealedValue)
         else { throw .rowTampered(table: table, key: key) }
         let version = UInt64(bitPattern: storedVersion)
         guard version <= counter else { throw .rowFromFuture(table: table, key: key, version: version, counter: counter) }

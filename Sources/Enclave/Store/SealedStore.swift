@@ -108,15 +108,21 @@ public final class SealedStore: Sendable {
         // One SELECT, so SQLite's own statement-level read transaction is enough. Not `read { }`: GRDB's
         // DatabaseQueue.read toggles `PRAGMA query_only`, which expires every prepared statement of the connection,
         // so each cached statement was re-prepared on its next use (found with callgrind: ~70% of a read).
-        let row = try SealedStore.mapDatabaseErrors {
+        // Columns by index from a cursor (no row copy, no case-insensitive column-name look-up).
+        let columns = try SealedStore.mapDatabaseErrors { () throws -> (version: DatabaseValue, sealed: DatabaseValue)? in
             try database.inDatabase { db in
-                try Row.fetchOne(
+                let cursor = try Row.fetchCursor(
                     db.cachedStatement(sql: "SELECT version, sealed FROM sealed_rows WHERE table_name = ? AND row_key = ?"),
                     arguments: [table, Data(key)])
+                // The row reads the statement in place: keep the cursor (which resets it on deinit) alive meanwhile.
+                return try withExtendedLifetime(cursor) {
+                    guard let row = try cursor.next() else { return nil }
+                    return (row[0] as DatabaseValue, row[1] as DatabaseValue)
+                }
             }
         }
-        guard let row else { return nil }
-        return try openRow(table: table, key: key, row: row, counter: counter)
+        guard let columns else { return nil }
+        return try openRow(table: table, key: key, version: columns.version, sealed: columns.sealed, counter: counter)
     }
 
     /// Every row of `table` in key order, each authenticated.
