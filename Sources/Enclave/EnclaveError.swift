@@ -10,6 +10,8 @@ public enum EnclaveError: Error, Equatable, Sendable {
     case directoryFailure(path: String, reason: String)
     /// The report data has the wrong length for this platform.
     case invalidReportDataLength(expected: Int, actual: Int)
+    /// The verifier's nonce is longer than the report-data binding encodes.
+    case nonceTooLong(maximum: Int, actual: Int)
     /// The platform returned more bytes than any valid evidence has.
     case evidenceTooLarge(path: String, length: Int)
     /// The platform returned bytes that are not evidence of the expected kind.

@@ -49,7 +49,7 @@ struct DataDirectoryTests {
         let evidence = try node.identity.evidence(platform: node.platform, nonce: nonce)
         let parsed = try SimulatedEvidence(bytes: evidence.evidence)
         #expect(parsed.isSignatureValid)
-        #expect(parsed.reportData == (try ReportDataBinding.reportData(identityKey: node.identity.publicKey, nonce: nonce)))
+        #expect(parsed.reportData == (try IdentityReportData.reportData(identityKey: node.identity.publicKey, nonce: nonce)))
         #expect(evidence.reportData == parsed.reportData)
         #expect(parsed.measurement == [UInt8](repeating: 0xAB, count: 32))
     }

@@ -134,11 +134,18 @@ struct SealedStoreTests {
     @Test func storeOpensInWALMode() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("store.sqlite")
-        let store = try SealedStore.create(path: path, sealingKey: randomKey())
+        let key = randomKey()
+        let store = try SealedStore.create(path: path, sealingKey: key)
         try store.put(table: "t", key: [1], value: [2])
         let mode = try store.database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
+        // 2 = FULL: every commit syncs the WAL (GRDB's WAL set-up would leave NORMAL, synced only at checkpoints).
+        let synchronous = try store.database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 2)
         try store.close()
+        let reopened = try SealedStore.open(path: path, sealingKey: key)
+        #expect(try reopened.database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
+        try reopened.close()
     }
 
     @Test func crashImageKeepsEveryCommittedBatch() throws {

@@ -89,18 +89,22 @@ struct SimulatedPlatformTests {
     }
 
     @Test func reportDataBindingMatchesAnIndependentComputation() throws {
-        // Expected value from Python: hashlib.sha512(b"darknode/report-data/v1" + G_compressed + bytes(range(32))).
+        // Expected value from Python: hashlib.sha512(b"darknode/attestation/report-data/v1" + b"\x00" + G_compressed
+        // + bytes([32]) + bytes(range(32))).hexdigest(), G the secp256k1 generator (private key 1).
         let generator = try PrivateKey(bytes: [UInt8](repeating: 0, count: 31) + [1]).publicKey
-        let reportData = try ReportDataBinding.reportData(identityKey: generator, nonce: (0..<32).map { UInt8($0) })
+        let nonce = (0..<32).map { UInt8($0) }
+        let reportData = try IdentityReportData.reportData(identityKey: generator, nonce: nonce)
         #expect(
             reportData
                 == hex(
-                    "9e98310aaa5c8821f2bf1623c8c0995e4552dca7658ba93cc6e55c16e69de51bee797a8805df12e3db83f5804f9a165b0c2becda33fb44d5f37d306d3772800e"
+                    "b6140c59d49cdccfc82dab0e8749629a2866d77ae21832441c49d9b585fffe6846507da694b97763b02dc97f30167e213d1a4eb65f3473513edb03604da50b3b"
                 ))
-        let truncated = try ReportDataBinding.reportData(identityKey: generator, nonce: (0..<32).map { UInt8($0) }, size: 32)
+        // The node and the Attestation verifier use one definition of these bytes.
+        #expect(reportData == ReportDataBinding(identityKey: generator, nonce: nonce).reportData)
+        let truncated = try IdentityReportData.reportData(identityKey: generator, nonce: nonce, size: 32)
         #expect(truncated == Array(reportData.prefix(32)))
-        #expect(throws: EnclaveError.self) {
-            try ReportDataBinding.reportData(identityKey: generator, nonce: [UInt8](repeating: 0, count: 1025))
+        #expect(throws: EnclaveError.nonceTooLong(maximum: 64, actual: 65)) {
+            try IdentityReportData.reportData(identityKey: generator, nonce: [UInt8](repeating: 0, count: 65))
         }
     }
 }

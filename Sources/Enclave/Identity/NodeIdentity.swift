@@ -38,9 +38,9 @@ public struct NodeIdentity: Sendable {
         return NodeIdentity(privateKey: key)
     }
 
-    /// Evidence from `platform` binding this identity and `nonce` (see `ReportDataBinding`).
+    /// Evidence from `platform` binding this identity and `nonce` (see `IdentityReportData`).
     public func evidence(platform: any EnclavePlatform, nonce: [UInt8]) throws(EnclaveError) -> NodeEvidence {
-        let reportData = try ReportDataBinding.reportData(identityKey: publicKey, nonce: nonce, size: platform.reportDataSize)
+        let reportData = try IdentityReportData.reportData(identityKey: publicKey, nonce: nonce, size: platform.reportDataSize)
         let evidence = try platform.evidence(reportData: reportData)
         return NodeEvidence(
             platform: evidence.kind, measurement: platform.measurement, identityKey: publicKey, nonce: nonce,

@@ -55,11 +55,17 @@ extension SealedStore {
         configuration.label = "SealedStore"
         // WAL: readers never block the writer, and a crash mid-commit leaves the last committed state.
         configuration.journalMode = .wal
-        configuration.prepareDatabase { db in
-            // FULL: a committed batch survives power loss, which consensus (never sign twice) relies on.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         return configuration
+    }
+
+    /// Opens the store's one SQLite connection: WAL, then `synchronous = FULL`, so a committed batch survives
+    /// power loss, which consensus (never sign twice) relies on. FULL must be set *after* the queue exists:
+    /// GRDB's WAL set-up runs `PRAGMA synchronous = NORMAL` after `prepareDatabase`, which would silently
+    /// override it there (the WAL would then be synced only at checkpoints).
+    static func openQueue(path: String) throws -> DatabaseQueue {
+        let queue = try DatabaseQueue(path: path, configuration: configuration())
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        return queue
     }
 
     /// Runs GRDB code, turning its errors into `SealedStoreError` (SQLite's own corruption reports included).
@@ -103,7 +109,7 @@ extension SealedStore {
         else { throw .headTampered }
         guard [UInt8](keyID) == keys.keyID else { throw .wrongSealingKey }
         let aad = SealedRecordCodec.headDomain + keys.keyID
-        guard let plaintext = SealedRecordCodec.open([UInt8](sealed), key: keys.valueKey, aad: aad),
+        guard let plaintext = SealedRecordCodec.open(sealed, key: keys.valueKey, aad: aad),
             let head = StoreHead(encoded: plaintext)
         else { throw .headTampered }
         return head
@@ -122,7 +128,7 @@ extension SealedStore {
                         let version = Int64.fromDatabaseValue(row.storedValue("version"))
                     else { throw SealedStoreError.rowSetMismatch }
                     let mac = SealedRecordCodec.entryMAC(
-                        table: table, key: [UInt8](key), version: UInt64(bitPattern: version), digestKey: keys.digestKey)
+                        table: table, key: [UInt8](key), version: UInt64(bitPattern: version), keys: keys)
                     SealedRecordCodec.xor(&digest, mac)
                     count += 1
                 }
@@ -144,13 +150,19 @@ extension SealedStore {
 
     /// Authenticates one fetched row (columns `version` and `sealed`) as the value of (table, key).
     func openRow(table: String, key: [UInt8], row: Row, counter: UInt64) throws(SealedStoreError) -> [UInt8] {
-        guard let storedVersion = Int64.fromDatabaseValue(row.storedValue("version")),
-            let sealed = Data.fromDatabaseValue(row.storedValue("sealed"))
+        try openRow(table: table, key: key, version: row.storedValue("version"), sealed: row.storedValue("sealed"), counter: counter)
+    }
+
+    /// Authenticates the raw `version` and `sealed` column values as the value of (table, key).
+    func openRow(table: String, key: [UInt8], version storedValue: DatabaseValue, sealed sealedValue: DatabaseValue, counter: UInt64)
+        throws(SealedStoreError) -> [UInt8]
+    {
+        guard let storedVersion = Int64.fromDatabaseValue(storedValue), let sealed = Data.fromDatabaseValue(sealedValue)
         else { throw .rowTampered(table: table, key: key) }
         let version = UInt64(bitPattern: storedVersion)
         guard version <= counter else { throw .rowFromFuture(table: table, key: key, version: version, counter: counter) }
         let aad = SealedRecordCodec.rowAAD(table: table, key: key, version: version)
-        guard let plaintext = SealedRecordCodec.open([UInt8](sealed), key: keys.valueKey, aad: aad) else {
+        guard let plaintext = SealedRecordCodec.open(sealed, key: keys.valueKey, aad: aad) else {
             throw .rowTampered(table: table, key: key)
         }
         return plaintext
@@ -207,7 +219,7 @@ extension SealedStore {
                     throw SealedStoreError.rowSetMismatch
                 }
                 let mac = SealedRecordCodec.entryMAC(
-                    table: operation.table, key: operation.key, version: UInt64(bitPattern: old), digestKey: keys.digestKey)
+                    table: operation.table, key: operation.key, version: UInt64(bitPattern: old), keys: keys)
                 SealedRecordCodec.xor(&head.rowSetDigest, mac)
                 head.rowCount -= 1
             }
@@ -217,7 +229,7 @@ extension SealedStore {
             }
             try upsert.execute(arguments: [operation.table, keyData, version, Data(sealed)])
             let mac = SealedRecordCodec.entryMAC(
-                table: operation.table, key: operation.key, version: head.counter, digestKey: keys.digestKey)
+                table: operation.table, key: operation.key, version: head.counter, keys: keys)
             SealedRecordCodec.xor(&head.rowSetDigest, mac)
             head.rowCount += 1
         }

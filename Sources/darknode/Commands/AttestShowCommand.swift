@@ -17,7 +17,7 @@ struct AttestShowCommand: ParsableCommand {
     @Option(name: .long, help: "The node's data directory.")
     var dataDir: String = AttestShowCommand.defaultDataDirectory
 
-    @Option(name: .long, help: "The verifier's nonce as hex (at most 1024 bytes); 32 random bytes when omitted.")
+    @Option(name: .long, help: "The verifier's nonce as hex (at most 64 bytes); 32 random bytes when omitted.")
     var nonce: String?
 
     @Option(name: .long, help: "Write the raw evidence bytes to this file instead of printing them.")
@@ -33,8 +33,8 @@ struct AttestShowCommand: ParsableCommand {
     func validate() throws {
         if let nonce {
             guard let bytes = Hex.decode(nonce) else { throw ValidationError("--nonce must be hex") }
-            guard bytes.count <= ReportDataBinding.nonceLengthMax else {
-                throw ValidationError("--nonce is longer than \(ReportDataBinding.nonceLengthMax) bytes")
+            guard bytes.count <= IdentityReportData.nonceLengthMax else {
+                throw ValidationError("--nonce is longer than \(IdentityReportData.nonceLengthMax) bytes")
             }
         }
     }
@@ -52,7 +52,7 @@ struct AttestShowCommand: ParsableCommand {
             "identityKey": Hex.encode(evidence.identityKey.compressed),
             "nonce": Hex.encode(evidence.nonce),
             "reportData": Hex.encode(evidence.reportData),
-            "reportDataBinding": "SHA-512(\"darknode/report-data/v1\" || identityKey || nonce)[0..<64]",
+            "reportDataBinding": "SHA-512(\"darknode/attestation/report-data/v1\" || 0x00 || identityKey || u8 len(nonce) || nonce)[0..<64]",
         ]
         if let out {
             try Data(evidence.evidence).write(to: URL(fileURLWithPath: out))
