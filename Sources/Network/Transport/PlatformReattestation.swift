@@ -6,7 +6,7 @@ import SecureChannel
 ///
 /// The handshake proves a peer was in policy when it connected; re-attestation keeps proving it over the live
 /// channel. A challenge is a fresh nonce; the answer is platform evidence whose report data is
-/// `ReportDataBinding(identity key, nonce)`, so it cannot be replayed from an earlier challenge or another node.
+/// `IdentityReportData(identity key, nonce)`, so it cannot be replayed from an earlier challenge or another node.
 /// The answer is appraised the way the handshake appraises it (simulated evidence only, until the hardware
 /// appraisers plug into EKEP) and then judged by the same policy.
 public enum PlatformReattestation {
@@ -38,7 +38,7 @@ public enum PlatformReattestation {
     ) {
         let identityKey = configuration.identity.publicKey
         configuration.attestationResponder = { nonce in
-            let reportData = try ReportDataBinding.reportData(
+            let reportData = try IdentityReportData.reportData(
                 identityKey: identityKey, nonce: nonce, size: platform.reportDataSize)
             return (platform.kind.rawValue, try platform.evidence(reportData: reportData).bytes)
         }
@@ -65,7 +65,7 @@ public enum PlatformReattestation {
         }
         let size = appraised.reportData.count
         guard (1...64).contains(size),
-            let expected = try? ReportDataBinding.reportData(identityKey: peer.publicKey, nonce: nonce, size: size),
+            let expected = try? IdentityReportData.reportData(identityKey: peer.publicKey, nonce: nonce, size: size),
             expected == appraised.reportData
         else { throw .reportDataMismatch }
         if case .rejected(let reason) = policy.evaluate(evidence: appraised, identityKey: peer.publicKey) {
