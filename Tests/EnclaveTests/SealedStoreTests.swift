@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 @testable import Enclave
@@ -129,6 +130,38 @@ struct SealedStoreTests {
         #expect(throws: SealedStoreError.unknownSchema(identifiers: ["v99-from-the-future"])) {
             try SealedStore.open(path: path, sealingKey: key)
         }
+    }
+
+    /// A read racing a commit must never see a row "from the future": the counter it checks versions against is
+    /// read after the fetch, once any batch in flight has recorded its new counter.
+    @Test func readsRacingWritesSeeOnlyValidRows() throws {
+        let directory = try TemporaryDirectory()
+        let store = try SealedStore.create(path: directory.file("store.sqlite"), sealingKey: randomKey())
+        try store.put(table: "t", key: [1], value: [0])
+        let writes = 150
+        let done = Mutex(false)
+        let failures = Mutex<[String]>([])
+        let reader = Thread {
+            var last: UInt8 = 0
+            while !done.withLock({ $0 }) {
+                do {
+                    guard let value = try store.value(table: "t", key: [1]), value.count == 1, value[0] >= last else {
+                        failures.withLock { $0.append("value went missing or backwards") }
+                        continue
+                    }
+                    last = value[0]
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        reader.start()
+        for index in 1...writes { try store.put(table: "t", key: [1], value: [UInt8(index)]) }
+        done.withLock { $0 = true }
+        while !reader.isFinished { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(failures.withLock { $0 } == [])
+        #expect(try store.value(table: "t", key: [1]) == [UInt8(writes)])
+        try store.close()
     }
 
     @Test func storeOpensInWALMode() throws {

@@ -101,10 +101,7 @@ public final class SealedStore: Sendable {
     /// The value of one row, or nil when there is none. Throws when the row fails authentication.
     public func value(table: String, key: [UInt8]) throws(SealedStoreError) -> [UInt8]? {
         try SealedStore.validate(table: table, key: key)
-        let counter = try state.withLock { state throws(SealedStoreError) in
-            guard !state.isClosed else { throw .closed }
-            return state.head.counter
-        }
+        _ = try currentCounter()
         // One SELECT, so SQLite's own statement-level read transaction is enough. Not `read { }`: GRDB's
         // DatabaseQueue.read toggles `PRAGMA query_only`, which expires every prepared statement of the connection,
         // so each cached statement was re-prepared on its next use (found with callgrind: ~70% of a read).
@@ -122,16 +119,13 @@ public final class SealedStore: Sendable {
             }
         }
         guard let columns else { return nil }
-        return try openRow(table: table, key: key, version: columns.version, sealed: columns.sealed, counter: counter)
+        return try openRow(table: table, key: key, version: columns.version, sealed: columns.sealed, counter: try currentCounter())
     }
 
     /// Every row of `table` in key order, each authenticated.
     public func rows(table: String) throws(SealedStoreError) -> [(key: [UInt8], value: [UInt8])] {
         try SealedStore.validate(table: table, key: [0])
-        let counter = try state.withLock { state throws(SealedStoreError) in
-            guard !state.isClosed else { throw .closed }
-            return state.head.counter
-        }
+        _ = try currentCounter()
         let fetched = try SealedStore.mapDatabaseErrors {
             try database.inDatabase { db in  // one SELECT; see `value(table:key:)` for why not `read`
                 try Row.fetchAll(
@@ -139,12 +133,24 @@ public final class SealedStore: Sendable {
                     arguments: [table])
             }
         }
+        let counter = try currentCounter()
         var result: [(key: [UInt8], value: [UInt8])] = []
         for row in fetched {
             guard let key = Data.fromDatabaseValue(row.storedValue("row_key")) else { throw .rowSetMismatch }
             result.append(([UInt8](key), try openRow(table: table, key: [UInt8](key), row: row, counter: counter)))
         }
         return result
+    }
+
+    /// The store counter, read *after* a fetch: a batch holds `state` from before its SQLite commit until it has
+    /// recorded its new counter, so waiting for the lock here means every row version the fetch could see is at
+    /// most the counter returned (read before the fetch, a concurrent commit could make a valid row look like it
+    /// came from the future).
+    func currentCounter() throws(SealedStoreError) -> UInt64 {
+        try state.withLock { state throws(SealedStoreError) in
+            guard !state.isClosed else { throw .closed }
+            return state.head.counter
+        }
     }
 
     /// Writes one value (a batch of one).
