@@ -131,6 +131,9 @@ public struct ConsensusProcess<App: ConsensusApplication> {
 
     public var isProposer: Bool { proposer(round) == selfIndex }
 
+    /// The identity key this process signs with.
+    public var signerKey: ValidatorKey { signer.key }
+
     public func proposer(_ r: Round) -> Int {
         configuration.scheduler.proposer(height: height, round: r, validators: validators)
     }
@@ -149,6 +152,20 @@ public struct ConsensusProcess<App: ConsensusApplication> {
         }
         // Our own messages of this round even if a restart lost the log.
         for (slot, m) in ownMessages where slot.round == round && !out.contains(m) { out.append(m) }
+        return out
+    }
+
+    /// What we hold for an earlier round `r` of this height, for a peer still in it: everything logged there and
+    /// everything we signed there. The signed messages come from the WAL after a restart, whose log starts empty:
+    /// without them a peer that lost our precommit of round r (it was dropped, or we crashed before it arrived) waits
+    /// for a quorum of precommits in r that can never form, while we, alone in r + 1, are fewer than f + 1 ahead to
+    /// pull it along (the stall of SIM_SEED=880).
+    public func messages(inEarlierRound r: Round) -> [SignedMessage] {
+        guard r < round else { return [] }
+        var out = rounds[r]?.allMessages ?? []
+        for step in [Step.propose, .prevote, .precommit] {
+            if let m = ownMessages[SignSlot(round: r, step: step)], !out.contains(m) { out.append(m) }
+        }
         return out
     }
 }
