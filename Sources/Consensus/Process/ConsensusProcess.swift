@@ -103,6 +103,13 @@ public struct ConsensusProcess<App: ConsensusApplication> {
             case .signed: continue
             case .locked(_, let rv): if locked.map({ $0.round <= rv.round }) ?? true { locked = rv }
             case .valid(_, let rv): if valid.map({ $0.round <= rv.round }) ?? true { valid = rv }
+            case .polka(_, _, let prevotes):
+                var ignored: [ConsensusEffect] = []
+                for m in prevotes where m.message.step == .prevote {
+                    // Our own durable log: checked when it was received, so only membership is looked up.
+                    guard let i = validators.index(of: m.signer) else { continue }
+                    insert(VerifiedMessage(signed: m, validator: i), &ignored)
+                }
             }
             restoredRound = max(restoredRound, entry.round)
         }
