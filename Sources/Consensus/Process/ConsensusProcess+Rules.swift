@@ -153,6 +153,7 @@ extension ConsensusProcess {
         rounds[round]!.lockRuleFired = true
         let current = RoundValue(value: p.value, round: round)
         valid = current                                                            // L42–43
+        out.append(.persist(.polka(height: height, round: round, prevotes: log.votes(.prevote, for: p.value.id))))
         out.append(.persist(.valid(height: height, current)))
         if step == .prevote {                                                      // L37
             locked = current                                                       // L38–39

@@ -103,6 +103,13 @@ public struct ConsensusProcess<App: ConsensusApplication> {
             case .signed: continue
             case .locked(_, let rv): if locked.map({ $0.round <= rv.round }) ?? true { locked = rv }
             case .valid(_, let rv): if valid.map({ $0.round <= rv.round }) ?? true { valid = rv }
+            case .polka(_, _, let prevotes):
+                var ignored: [ConsensusEffect] = []
+                for m in prevotes where m.message.step == .prevote {
+                    // Our own durable log: checked when it was received, so only membership is looked up.
+                    guard let i = validators.index(of: m.signer) else { continue }
+                    insert(VerifiedMessage(signed: m, validator: i), &ignored)
+                }
             }
             restoredRound = max(restoredRound, entry.round)
         }
@@ -131,6 +138,9 @@ public struct ConsensusProcess<App: ConsensusApplication> {
 
     public var isProposer: Bool { proposer(round) == selfIndex }
 
+    /// The identity key this process signs with.
+    public var signerKey: ValidatorKey { signer.key }
+
     public func proposer(_ r: Round) -> Int {
         configuration.scheduler.proposer(height: height, round: r, validators: validators)
     }
@@ -149,6 +159,20 @@ public struct ConsensusProcess<App: ConsensusApplication> {
         }
         // Our own messages of this round even if a restart lost the log.
         for (slot, m) in ownMessages where slot.round == round && !out.contains(m) { out.append(m) }
+        return out
+    }
+
+    /// What we hold for an earlier round `r` of this height, for a peer still in it: everything logged there and
+    /// everything we signed there. The signed messages come from the WAL after a restart, whose log starts empty:
+    /// without them a peer that lost our precommit of round r (it was dropped, or we crashed before it arrived) waits
+    /// for a quorum of precommits in r that can never form, while we, alone in r + 1, are fewer than f + 1 ahead to
+    /// pull it along (the stall of SIM_SEED=880).
+    public func messages(inEarlierRound r: Round) -> [SignedMessage] {
+        guard r < round else { return [] }
+        var out = rounds[r]?.allMessages ?? []
+        for step in [Step.propose, .prevote, .precommit] {
+            if let m = ownMessages[SignSlot(round: r, step: step)], !out.contains(m) { out.append(m) }
+        }
         return out
     }
 }

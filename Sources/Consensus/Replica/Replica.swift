@@ -30,6 +30,8 @@ public struct Replica<App: ConsensusApplication> {
     public private(set) var certificates: [Height: CommitCertificate] = [:]
     /// Peers answered with a certificate since the last tick (one answer per peer per tick).
     private var answeredThisTick: Set<ValidatorKey> = []
+    /// Peers at our height but in an earlier round answered with that round's messages since the last tick.
+    private var answeredRoundThisTick: Set<ValidatorKey> = []
     private var progressMark: ProgressMark?
 
     private struct ProgressMark: Equatable {
@@ -56,6 +58,7 @@ public struct Replica<App: ConsensusApplication> {
     /// ones we relay). Also re-arms the one-certificate-per-peer budget.
     public mutating func tick() -> [ReplicaEffect] {
         answeredThisTick = []
+        answeredRoundThisTick = []
         let mark = ProgressMark(height: process.height, round: process.round, step: process.step)
         defer { progressMark = mark }
         guard mark == progressMark else { return [] }
@@ -70,14 +73,16 @@ public struct Replica<App: ConsensusApplication> {
         let claimedHeight = packet[2..<10].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         if claimedHeight < process.height { return answerLaggingPeer(packet, height: claimedHeight) }
         guard claimedHeight <= process.height + Limits.futureHeightsMax else { return [] }
+        // Before duplicate suppression: a peer stuck in an earlier round resends the same bytes every tick.
+        let help = claimedHeight == process.height ? answerLaggingRound(packet) : []
         if seen.count >= Limits.seenPacketsMax { seen.removeAll(keepingCapacity: true) }
-        guard seen.insert(packet).inserted else { return [] }
+        guard seen.insert(packet).inserted else { return help }
         let message: SignedMessage
         do { message = try SignedMessage.decode(packet[...]) } catch { return [.rejected(error)] }
         if message.message.height == process.height {
             let verified: VerifiedMessage
             do { verified = try process.validators.verify(message, with: verifier) } catch { return [.rejected(error)] }
-            return run(.message(verified))
+            return help + run(.message(verified))
         }
         guard let key = try? PublicKey(encoded: message.signer.compressed) else { return [.rejected(.invalidSigner)] }
         guard verifier.isAuthentic(message, key: key) else { return [.rejected(.badSignature)] }
@@ -155,6 +160,21 @@ public struct Replica<App: ConsensusApplication> {
             return [.rejected(error)]
         }
         return run(.certificate(verified))
+    }
+
+    /// A peer sent a message of our height but an earlier round: send it what we hold for that round (CometBFT's
+    /// vote gossip sends a peer the votes of the round it is in). Rounds move on through quorums and f+1 skips; a
+    /// peer that missed messages of its round that only we can resend (ours, after a crash lost them in flight)
+    /// would otherwise never leave it. One answer per peer per tick; only members' authentic messages are answered.
+    private mutating func answerLaggingRound(_ packet: [UInt8]) -> [ReplicaEffect] {
+        guard packet.count >= 14 else { return [] }
+        let claimedRound = packet[10..<14].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        guard claimedRound < process.round, let message = try? SignedMessage.decode(packet[...]),
+            !answeredRoundThisTick.contains(message.signer), message.signer != process.signerKey,
+            (try? process.validators.verify(message, with: verifier)) != nil
+        else { return [] }
+        answeredRoundThisTick.insert(message.signer)
+        return process.messages(inEarlierRound: claimedRound).map { .send($0.wireBytes, to: message.signer) }
     }
 
     /// A peer sent a message for a height we have decided: send it the certificate so it can catch up.

@@ -13,11 +13,17 @@ public enum WALEntry: Hashable, Sendable {
     case locked(height: Height, RoundValue)
     /// validValue/validRound set at L42–43.
     case valid(height: Height, RoundValue)
+    /// The 2f+1 prevotes of one round for one value that justified a lock or a valid value (a polka), written
+    /// before the `.valid` entry. A restarted process puts them back in its log: re-proposing its valid value it
+    /// must relay them (L28 asks every receiver for that polka), and when some of them came from a Byzantine node
+    /// that never resends, the polka is otherwise lost for good and its holder, locked above every other polka,
+    /// blocks every later round (found by the simulator, SIM_SEED=768).
+    case polka(height: Height, round: Round, prevotes: [SignedMessage])
 
     public var height: Height {
         switch self {
         case .signed(let m): m.message.height
-        case .locked(let h, _), .valid(let h, _): h
+        case .locked(let h, _), .valid(let h, _), .polka(let h, _, _): h
         }
     }
 
@@ -25,6 +31,7 @@ public enum WALEntry: Hashable, Sendable {
         switch self {
         case .signed(let m): m.message.round
         case .locked(_, let rv), .valid(_, let rv): rv.round
+        case .polka(_, let r, _): r
         }
     }
 }

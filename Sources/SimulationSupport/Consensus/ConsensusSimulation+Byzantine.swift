@@ -10,12 +10,13 @@ extension ConsensusSimulation {
             case .schedule(let t, let after):
                 network.setTimer(.consensus(t), node: i, after: after)
             case .send(let packet, let key):
-                if behaviour != .silent, let to = keyIndex[key] { network.send(packet, from: i, to: to) }
+                guard behaviour != .silent && behaviour != .lockTrap else { continue }
+                if let to = keyIndex[key] { network.send(packet, from: i, to: to) }
             case .broadcast(let packet):
                 guard behaviour != .silent, let m = try? SignedMessage.decode(packet[...]) else { continue }
                 if m.signer == nodes[i].signer.key {
                     misbehave(m, behaviour, node: i)
-                } else {
+                } else if behaviour != .lockTrap {
                     network.broadcast(packet, from: i)
                 }
             case .persist, .commit, .evidence, .rejected:
@@ -31,6 +32,12 @@ extension ConsensusSimulation {
         let key = SlotKey(height: p.height, round: p.round)
         if !(nodes[i].proposalsSeen[key]?.contains(p.value) ?? false) {
             nodes[i].proposalsSeen[key, default: []].append(p.value)
+            if nodes[i].behaviour == .lockTrap && p.round > 0 {
+                for step in [VoteStep.prevote, .precommit] {
+                    let vote = Vote(step: step, height: p.height, round: p.round, valueID: p.value.id)
+                    network.broadcast(SignedMessage.sign(.vote(vote), with: nodes[i].signer).wireBytes, from: i)
+                }
+            }
         }
         // Bounded: forget heights well behind.
         if nodes[i].proposalsSeen.count > 256 {
@@ -71,6 +78,18 @@ extension ConsensusSimulation {
             for id in ids where id != v.valueID {
                 let extra = Vote(step: v.step, height: v.height, round: v.round, valueID: id)
                 network.broadcast(SignedMessage.sign(.vote(extra), with: signer).wireBytes, from: i)
+            }
+        case .lockTrap:
+            // Later rounds: proposals are backed as they are seen (observeProposal).
+            guard m.message.round == 0 else { return }
+            let h = m.message.height
+            let next = configuration.scheduler.proposer(height: h, round: 1, validators: validators)
+            let favourite = (0..<nodes.count).first { $0 != i && $0 != next }
+            let isPrecommit = m.message.step == .precommit
+            let other = SignedMessage.sign(conflicting(m.message, node: i), with: signer)
+            for to in 0..<nodes.count where to != i {
+                let original = isPrecommit ? to == favourite : to != next
+                network.send(original ? m.wireBytes : other.wireBytes, from: i, to: to)
             }
         }
     }

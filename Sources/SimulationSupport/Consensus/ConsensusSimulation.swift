@@ -67,6 +67,8 @@ public struct ConsensusSimulation {
         var replica: Replica<SimulatedApplication>?
         let behaviour: ByzantineBehaviour?
         var effectBoundaries = 0
+        /// Decisions up to this height have been checked for agreement and validity.
+        var decisionsChecked: Height = 0
         /// Byzantine nodes: values seen proposed, per (height, round).
         var proposalsSeen: [SlotKey: [Value]] = [:]
     }
@@ -97,12 +99,15 @@ public struct ConsensusSimulation {
     var targetHeight: Height = 0
     var pendingRestarts: [(at: VirtualInstant, node: Int)] = []
     var nextChaos = VirtualInstant.zero
+    var scriptedPartitionsApplied = 0
     var events = 0
     var evidenceReported = 0
     var crashes = 0
     var keyIndex: [ValidatorKey: Int] = [:]
     /// Called about once per virtual second with every node's (height, round, step), for debugging a seed.
     public var trace: ((String) -> Void)?
+    /// How often `trace` is called, in virtual time.
+    public var traceInterval: Duration = .seconds(1)
     var nextTrace = VirtualInstant.zero
 
     public init(options: ConsensusSimulationOptions) {
@@ -127,7 +132,10 @@ public struct ConsensusSimulation {
         for i in 0..<nodes.count { boot(i) }
         while violations.isEmpty, events < options.eventsMax {
             if healedAt == nil && network.now >= VirtualInstant.zero + options.faultPhase { heal() }
-            if healedAt == nil { chaos() }
+            if healedAt == nil {
+                applyScriptedPartitions()
+                chaos()
+            }
             restartDue()
             if let h = healedAt {
                 if honest.allSatisfy({ nodes[$0].disk.lastDecided >= targetHeight }) { break }
@@ -140,7 +148,7 @@ public struct ConsensusSimulation {
             guard let event = network.next() else { break }
             events += 1
             if let trace, network.now >= nextTrace {
-                nextTrace = network.now + .seconds(1)
+                nextTrace = network.now + traceInterval
                 trace(statusLine)
             }
             dispatch(event)
@@ -172,6 +180,16 @@ public struct ConsensusSimulation {
         for (_, node) in pendingRestarts { restart(node) }
         pendingRestarts = []
         targetHeight = (honest.map { nodes[$0].disk.lastDecided }.max() ?? 0) + options.heightsAfterHeal
+    }
+
+    mutating func applyScriptedPartitions() {
+        let upcoming = max(network.now, network.nextEventTime ?? network.now)
+        while scriptedPartitionsApplied < options.scriptedPartitions.count,
+            upcoming >= VirtualInstant.zero + options.scriptedPartitions[scriptedPartitionsApplied].at
+        {
+            network.partition(options.scriptedPartitions[scriptedPartitionsApplied].groups)
+            scriptedPartitionsApplied += 1
+        }
     }
 
     mutating func chaos() {
@@ -243,8 +261,9 @@ public struct ConsensusSimulation {
             carryOutByzantine(effects, node: i)
             return
         }
-        let decidedBefore = nodes[i].disk.lastDecided
-        defer { checkDecisions(node: i, from: decidedBefore + 1) }
+        // The application records a decision while the replica handles the event, before its effects reach us, so
+        // the check covers every height decided since the last check rather than those decided in this batch.
+        defer { checkDecisions(node: i) }
         for effect in effects {
             if shouldCrash(i) {
                 crash(i)
@@ -280,9 +299,11 @@ public struct ConsensusSimulation {
 
     // MARK: Invariants
 
-    mutating func checkDecisions(node i: Int, from first: Height) {
+    mutating func checkDecisions(node i: Int) {
         let disk = nodes[i].disk
+        let first = nodes[i].decisionsChecked + 1
         guard disk.lastDecided >= first else { return }
+        nodes[i].decisionsChecked = disk.lastDecided
         for h in first...disk.lastDecided {
             guard let c = disk.decisions[h] else { continue }
             if !SimulatedValues.isValid(c.value, height: h) { violations.append(.validity(height: h, node: i)) }

@@ -14,6 +14,12 @@ public enum ByzantineBehaviour: String, CaseIterable, Sendable {
     case garbage
     /// Votes for every value it sees proposed (and nil), in every step: the adversary that helps any quorum form.
     case promiscuous
+    /// The attack the lock (L23, L29) exists to stop. In round 0 it locks some and commits one: its proposal and
+    /// prevote go to everyone but the next round's proposer, who gets a conflicting proposal (so it stays unlocked
+    /// and later proposes a fresh value); its precommit reaches only the lowest-indexed other validator that is not
+    /// that proposer (who can decide), the rest get nil. In later rounds it prevotes and precommits every proposal it
+    /// sees, at once, and it never helps a lagging peer with a certificate or relays others' messages.
+    case lockTrap
 }
 
 /// Everything that shapes one run. `swarm(seed:)` derives all of it from the seed (TigerBeetle's VOPR
@@ -43,6 +49,9 @@ public struct ConsensusSimulationOptions: Sendable, CustomStringConvertible {
     public var crashAtBoundary: (node: Int, boundary: Int)?
     /// A run is cut off after this many events (a livelock is reported, not waited for).
     public var eventsMax: Int
+    /// Partitions at fixed times of the safety phase (`groups[i]` is node i's side), for targeted scenarios; the heal
+    /// ends them like the random ones.
+    public var scriptedPartitions: [ScriptedPartition] = []
 
     public static let defaultTimeouts = TimeoutPolicy(
         proposeBase: .milliseconds(300), prevoteBase: .milliseconds(200), precommitBase: .milliseconds(200),
@@ -104,5 +113,18 @@ public struct ConsensusSimulationOptions: Sendable, CustomStringConvertible {
         return "SIM_SEED=\(seed) n=\(nodeCount) byzantine=[\(byz)] network={\(faultyNetwork)} faultPhase=\(faultPhase) "
             + "partitionChange=\(partitionChange) crash=\(crash) wal=\(walEnabled) faults=\(injectedFaults)"
             + (crashAtBoundary.map { " crashAt=node\($0.node)@\($0.boundary)" } ?? "")
+            + scriptedPartitions.map { " partition@\($0.at)=\($0.groups)" }.joined()
+    }
+}
+
+/// A partition that starts at a fixed virtual time.
+public struct ScriptedPartition: Sendable, Equatable {
+    public var at: Duration
+    /// Node i's side.
+    public var groups: [Int]
+
+    public init(at: Duration, groups: [Int]) {
+        self.at = at
+        self.groups = groups
     }
 }

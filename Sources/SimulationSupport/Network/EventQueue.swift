@@ -13,6 +13,8 @@ struct EventQueue<Element> {
 
     var count: Int { heap.count }
     var isEmpty: Bool { heap.isEmpty }
+    /// The time of the earliest event, without removing it.
+    var earliestTime: UInt64? { heap.first?.time }
 
     mutating func push(_ element: Element, at time: UInt64) {
         heap.append(Entry(time: time, sequence: nextSequence, element: element))

@@ -80,6 +80,9 @@ public struct NetworkSimulator<Message, Timer> {
     }
 
     public var pendingEvents: Int { queue.count }
+    /// When the next pending event (live or cancelled) is due: a driver that changes the network at a fixed time
+    /// does so before any event at or after that time is handed out.
+    public var nextEventTime: VirtualInstant? { queue.earliestTime.map { VirtualInstant(nanoseconds: $0) } }
     public func isUp(_ node: Int) -> Bool { up[node] }
     public func canReach(from: Int, to: Int) -> Bool { group[from] == group[to] }
     public var isPartitioned: Bool { Set(group).count > 1 }
