@@ -72,6 +72,19 @@ struct HardwarePlatformTests {
     static let snpSample = "attestation/amd-sev-snp/milan_vcek_report_v2.bin"
     static let sgxSample = "attestation/intel-sgx/sgx_quote_v3.bin"
 
+    /// A configfs-tsm platform over a fake kernel that serves `sample` as its report, in `directory`.
+    static func fakeConfigfs(provider: String, sample: String, in directory: TemporaryDirectory) throws
+        -> (platform: ConfigfsTSMPlatform, kernel: FakeTSMKernel, blob: [UInt8])
+    {
+        let root = directory.file("tsm-report")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        let blob = try TestData.bytes(sample)
+        let kernel = FakeTSMKernel(provider: provider, outblob: blob)
+        let platform = try ConfigfsTSMPlatform(
+            reportRoot: root, fileSystem: kernel, sealingKeySource: try provisionedKey(in: directory))
+        return (platform, kernel, blob)
+    }
+
     static func provisionedKey(in directory: TemporaryDirectory) throws -> ProvisionedKeyFileSource {
         let path = directory.file("sealing.key")
         try writeFile(path, (0..<32).map { UInt8($0) })
@@ -84,12 +97,7 @@ struct HardwarePlatformTests {
     ])
     func configfsReturnsTheKernelsBlobAndWritesTheReportData(provider: String, sample: String, kind: EnclavePlatformKind) throws {
         let directory = try TemporaryDirectory()
-        let root = directory.file("tsm-report")
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
-        let blob = try TestData.bytes(sample)
-        let kernel = FakeTSMKernel(provider: provider, outblob: blob)
-        let platform = try ConfigfsTSMPlatform(
-            reportRoot: root, fileSystem: kernel, sealingKeySource: try Self.provisionedKey(in: directory))
+        let (platform, kernel, blob) = try Self.fakeConfigfs(provider: provider, sample: sample, in: directory)
         #expect(platform.kind == kind)
         #expect(platform.measurement == (try NativeEvidenceFields(kind: kind, bytes: blob)).measurement)
 
@@ -99,7 +107,7 @@ struct HardwarePlatformTests {
         #expect(evidence.bytes == blob)
         #expect(kernel.inblobs == [[UInt8](repeating: 0, count: 64), reportData])  // start-up probe, then ours
         #expect(Set(kernel.entriesMade).count == 2)  // one entry per request
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty)  // every entry removed
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("tsm-report")).isEmpty)  // every entry removed
         #expect(throws: EnclaveError.invalidReportDataLength(expected: 64, actual: 63)) {
             try platform.evidence(reportData: [UInt8](repeating: 0, count: 63))
         }
@@ -195,12 +203,7 @@ struct HardwarePlatformTests {
     ])
     func configfsEvidenceVerifiesWithTheRealCollateral(provider: String, sample: String, measurementName: String, at: String) throws {
         let directory = try TemporaryDirectory()
-        let root = directory.file("tsm-report")
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
-        let blob = try TestData.bytes(sample)
-        let kernel = FakeTSMKernel(provider: provider, outblob: blob)
-        let platform = try ConfigfsTSMPlatform(
-            reportRoot: root, fileSystem: kernel, sealingKeySource: try Self.provisionedKey(in: directory))
+        let (platform, kernel, blob) = try Self.fakeConfigfs(provider: provider, sample: sample, in: directory)
         let reportData = try NativeEvidenceFields(kind: platform.kind, bytes: blob).reportData
         let evidence = try platform.evidence(reportData: reportData)
         #expect(kernel.inblobs.last == reportData)
