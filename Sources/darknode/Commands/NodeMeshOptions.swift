@@ -46,6 +46,11 @@ struct HostPort: ExpressibleByArgument, CustomStringConvertible, Sendable {
     let host: String
     let port: Int
 
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
     init?(argument: String) {
         guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
             (0...65_535).contains(port)
@@ -53,8 +58,7 @@ struct HostPort: ExpressibleByArgument, CustomStringConvertible, Sendable {
         var host = String(argument[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { return nil }
-        self.host = host
-        self.port = port
+        self.init(host: host, port: port)
     }
 
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -95,6 +95,7 @@ struct PeerPingCommand: AsyncParsableCommand {
         try await mesh.start()
         var result: [String: Any] = ["to": to.description]
         var failure: PingFailure?
+        var connectError: (any Error)?
         let clock = ContinuousClock()
         let begin = clock.now
         let refusals = Task { () -> (peer: PeerID?, reason: String)? in
@@ -118,10 +119,14 @@ struct PeerPingCommand: AsyncParsableCommand {
             }
             result["roundTripMilliseconds"] = roundTrips
         } catch {
-            await mesh.stop()
+            connectError = error
+        }
+        // Stopping ends the event stream, so the refusal watcher returns what it saw (if anything).
+        await mesh.stop()
+        if let connectError {
             let refusal = await refusals.value
-            if !(error is AuthenticationError) {
-                failure = .unreachable("\(error)")
+            if !(connectError is AuthenticationError) {
+                failure = .unreachable("\(connectError)")
             } else if let refusal, let peer = refusal.peer, let expect {
                 failure = .unexpectedIdentity(expected: expect, actual: Hex.encode(peer.bytes))
             } else if let refusal {
@@ -130,8 +135,6 @@ struct PeerPingCommand: AsyncParsableCommand {
                 failure = .closedByPeer
             }
         }
-        refusals.cancel()
-        await mesh.stop()
         try await group.shutdownGracefully()
         result["ok"] = failure == nil
         if let failure { result["error"] = failure.description }

@@ -88,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
         let port = try await mesh.start()
         emitJSONLine([
             "event": "listening", "identity": Hex.encode(opened.identity.publicKey.compressed),
-            "listen": HostPort(argument: "\(listen.host):\(port)")?.description ?? "\(listen.host):\(port)",
+            "listen": HostPort(host: listen.host, port: port).description,
             "platform": opened.platform.kind.rawValue, "measurement": Hex.encode(opened.platform.measurement),
             "admitted": admitted.count,
         ])
