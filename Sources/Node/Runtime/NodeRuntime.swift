@@ -36,7 +36,7 @@ public actor NodeRuntime {
     public nonisolated let events: AsyncStream<NodeEvent>
     let validators: ValidatorSet
     let mesh: Mesh
-    let store: NodeStore
+    public nonisolated let store: NodeStore
     let configuration: NodeConfiguration
     let logger: Logger
     private var replica: Replica<ShardApplication>
