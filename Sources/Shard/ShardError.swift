@@ -58,6 +58,11 @@ public enum ShardError: Error, Equatable, Sendable, CustomStringConvertible {
     case presignatureAssignedElsewhere
     case digestMismatch
 
+    // MARK: MPC broadcasts
+    case notACommitteeMember(UInt16)
+    case mpcSlotTaken
+    case mpcSignatureInvalid
+
     // MARK: Misbehaviour
     case evidenceRejected(ConsensusError)
     case evidenceAlreadyRecorded
@@ -96,6 +101,9 @@ public enum ShardError: Error, Equatable, Sendable, CustomStringConvertible {
         case .presignatureNotAssigned: "presignature not assigned to any committed request"
         case .presignatureAssignedElsewhere: "presignature assigned to another request"
         case .digestMismatch: "digest differs from the committed request's"
+        case .notACommitteeMember(let i): "sender \(i) is not a committee member"
+        case .mpcSlotTaken: "this (session, sender, round) already carries a broadcast"
+        case .mpcSignatureInvalid: "MPC broadcast is not signed by its sender"
         case .evidenceRejected(let e): "misbehaviour evidence rejected: \(e)"
         case .evidenceAlreadyRecorded: "misbehaviour already recorded"
         }

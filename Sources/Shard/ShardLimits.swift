@@ -29,6 +29,13 @@ public enum ShardLimits {
     public static let nameBytesMax = 64
     /// Misbehaviour evidence bytes in one transaction (two signed consensus messages with their values).
     public static let evidenceBytesMax = 2 * (1 << 20) + 1_024
+    /// One MPC broadcast payload (a presignature batch's openings for a few hundred instances fit).
+    public static let mpcPayloadBytesMax = 512 << 10
+    /// Blocks for which an MPC broadcast slot (session, sender, round) stays taken: far longer than any session
+    /// lives, so a replayed message can never enter a running session twice, and the table stays bounded.
+    public static let mpcSlotRetentionBlocks: UInt64 = 10_000
+    /// MPC broadcast slots held at once.
+    public static let mpcSlotsMax = 1 << 20
     /// Largest encoded state accepted when a node restores a snapshot.
     public static let stateBytesMax = 256 << 20
 }

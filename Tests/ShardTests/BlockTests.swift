@@ -148,3 +148,33 @@ import Testing
         _ = try make(keys, t: 1)
     }
 }
+
+/// Consensus as the MPC reliable broadcast: one payload per (session, sender, round), signed by its sender.
+@Suite struct MPCBroadcastTests {
+    @Test func broadcastsAreOrderedSignedAndNeverEquivocate() throws {
+        var f = try ShardFixture()
+        let session = Array(SHA256.hash(data: Array("session".utf8)))
+        let first = try MPCBroadcast.signed(epoch: 0, session: session, sender: 1, round: 0, payload: [1, 2, 3], key: f.committee[1])
+        let events = try f.commit([.mpcBroadcast(first)])
+        #expect(events == [.mpcBroadcast(first)])
+        // The same slot with another payload (equivocation) and the same message again are both refused.
+        let other = try MPCBroadcast.signed(epoch: 0, session: session, sender: 1, round: 0, payload: [9], key: f.committee[1])
+        #expect(try f.refusal(of: .mpcBroadcast(other)) == .mpcSlotTaken)
+        #expect(try f.refusal(of: .mpcBroadcast(first)) == .mpcSlotTaken)
+        // Someone else's slot signed with the wrong key (a proposer forging a member's message).
+        let forged = try MPCBroadcast.signed(epoch: 0, session: session, sender: 2, round: 0, payload: [4], key: f.committee[0])
+        #expect(try f.refusal(of: .mpcBroadcast(forged)) == .mpcSignatureInvalid)
+        let outsider = try MPCBroadcast.signed(epoch: 0, session: session, sender: 9, round: 0, payload: [4], key: f.committee[0])
+        #expect(try f.refusal(of: .mpcBroadcast(outsider)) == .notACommitteeMember(9))
+        let stale = try MPCBroadcast.signed(epoch: 5, session: session, sender: 2, round: 0, payload: [4], key: f.committee[2])
+        #expect(try f.refusal(of: .mpcBroadcast(stale)) == .wrongEpoch(expected: 0, found: 5))
+        let next = try MPCBroadcast.signed(epoch: 0, session: session, sender: 1, round: 1, payload: [5], key: f.committee[1])
+        #expect(try f.refusal(of: .mpcBroadcast(next)) == nil)
+        // Taken slots are part of the state (and its root).
+        let restored = try ShardState(genesis: f.genesis, decoding: f.state.encoded)
+        #expect(restored.root == f.state.root)
+        var again = restored
+        #expect(throws: ShardError.mpcSlotTaken) { _ = try again.applyCandidate(.mpcBroadcast(first)) }
+        #expect(try ShardTransaction(decoding: ShardTransaction.mpcBroadcast(first).encoded) == .mpcBroadcast(first))
+    }
+}

@@ -39,6 +39,7 @@ extension ShardState {
         var events: [ShardEvent] = []
         for tx in block.transactions { events += try applyTransaction(tx, height: block.height) }
         events += assignPresignatures()
+        expireMPCSlots(at: block.height)
         height = block.height
         lastBlockHash = block.hash
         root = computeRoot()
@@ -53,6 +54,7 @@ extension ShardState {
         case .presignatures(let b): return [try register(b)]
         case .signatures(let results): return try record(results)
         case .misbehaviour(let m): return [try recordMisbehaviour(m)]
+        case .mpcBroadcast(let m): return [try deliver(m, height: height)]
         case .shardKey(let k):
             guard k.epoch == epoch else { throw .wrongEpoch(expected: epoch, found: k.epoch) }
             guard shardKey == nil else { throw .shardKeyAlreadySet(epoch: epoch) }
@@ -243,6 +245,32 @@ extension ShardState {
 
     private func isFullySigned(_ sweep: SweepRecord) -> Bool {
         sweep.coins.indices.allSatisfy { requests[Self.sweepInputRequestID(txid: sweep.txid, input: UInt32($0))]?.signature != nil }
+    }
+
+    // MARK: MPC broadcast
+
+    private mutating func deliver(_ m: MPCBroadcast, height: UInt64) throws(ShardError) -> ShardEvent {
+        guard m.epoch == epoch else { throw .wrongEpoch(expected: epoch, found: m.epoch) }
+        guard Int(m.sender) < genesis.committee.count else { throw .notACommitteeMember(m.sender) }
+        guard let signature = try? ECDSASignature(compact: m.signature), !signature.isHighS,
+              genesis.committee[Int(m.sender)].isValidSignature(signature, for: m.signingDigest) else { throw .mpcSignatureInvalid }
+        let slot = m.slot
+        guard !mpcSlots.contains(slot) else { throw .mpcSlotTaken }
+        guard mpcSlots.count < ShardLimits.mpcSlotsMax else {
+            throw .oversize(field: "MPC broadcast slots", count: mpcSlots.count + 1, limit: ShardLimits.mpcSlotsMax)
+        }
+        mpcSlots.insert(slot)
+        mpcSlotQueue.append((height, slot))
+        return .mpcBroadcast(m)
+    }
+
+    private mutating func expireMPCSlots(at height: UInt64) {
+        guard height > ShardLimits.mpcSlotRetentionBlocks else { return }
+        let cutoff = height - ShardLimits.mpcSlotRetentionBlocks
+        let expired = mpcSlotQueue.prefix { $0.height <= cutoff }.count
+        guard expired > 0 else { return }
+        for e in mpcSlotQueue.prefix(expired) { mpcSlots.remove(e.slot) }
+        mpcSlotQueue.removeFirst(expired)
     }
 
     // MARK: Misbehaviour

@@ -67,6 +67,11 @@ extension ShardState {
             w.u64(o.height)
             w.u8(o.kind)
         }
+        w.count(mpcSlotQueue.count)
+        for e in mpcSlotQueue {
+            w.u64(e.height)
+            w.fixed(e.slot)
+        }
         return w.bytes
     }
 
@@ -134,6 +139,14 @@ extension ShardState {
         let offenceCount = try r.count(field: "offences", max: Int(UInt32.max), minimumElementBytes: 42)
         offences = []
         for _ in 0..<offenceCount { offences.insert(Offence(offender: try r.fixed(33), height: try r.u64(), kind: try r.u8())) }
+        let slotCount = try r.count(field: "MPC slots", max: ShardLimits.mpcSlotsMax, minimumElementBytes: 40)
+        mpcSlotQueue = []
+        mpcSlots = []
+        for _ in 0..<slotCount {
+            let e = (height: try r.u64(), slot: try r.hash32())
+            guard mpcSlots.insert(e.slot).inserted, e.height >= (mpcSlotQueue.last?.height ?? 0) else { throw .malformed("MPC slot table") }
+            mpcSlotQueue.append(e)
+        }
         try r.finish()
         guard encoded == bytes else { throw .malformed("state is not in canonical form") }
         root = computeRoot()

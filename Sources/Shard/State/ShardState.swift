@@ -34,6 +34,10 @@ public struct ShardState: Sendable {
     var assignments: [[UInt8]: [UInt8]]
     var sweeps: [[UInt8]: SweepRecord]
     var offences: Set<Offence>
+    /// Taken MPC broadcast slots with the height that took them, oldest first (expired after
+    /// `ShardLimits.mpcSlotRetentionBlocks`), and the same slots as a set for look-up.
+    var mpcSlotQueue: [(height: UInt64, slot: [UInt8])]
+    var mpcSlots: Set<[UInt8]>
     /// Root of this state, computed after each block (`stateRootComputed`).
     public internal(set) var root: [UInt8]
 
@@ -58,6 +62,8 @@ public struct ShardState: Sendable {
         assignments = [:]
         sweeps = [:]
         offences = []
+        mpcSlotQueue = []
+        mpcSlots = []
         root = []
         root = computeRoot()
     }

@@ -88,4 +88,6 @@ public enum ShardEvent: Sendable, Equatable {
     /// Every input of a sweep is signed: the transaction can be assembled and broadcast.
     case sweepSigned(txid: [UInt8])
     case misbehaviourRecorded(offender: [UInt8], height: UInt64)
+    /// An MPC broadcast, delivered to every member in block order.
+    case mpcBroadcast(MPCBroadcast)
 }

@@ -6,9 +6,10 @@ import Secp256k1
 /// What a block carries. Every transaction is checked against the state by the same deterministic rules on every
 /// node (`ShardState.apply`); none depends on a node's own view of Bitcoin, only on proofs inside blocks.
 ///
-/// Wire tags: 1 headers, 2 mint, 3 sweep, 4 presignature batch, 5 signature results, 6 misbehaviour, 7 shard key.
-/// Reserved for what comes with the EVM chain and epochs: 8 burn (a release proven by a log of the EVM chain),
-/// 9 committee change, 10 join request. A decoder of this release refuses them with `unknownTransactionType`.
+/// Wire tags: 1 headers, 2 mint, 3 sweep, 4 presignature batch, 5 signature results, 6 misbehaviour, 7 shard key,
+/// 11 MPC broadcast. Reserved for what comes with the EVM chain and epochs: 8 burn (a release proven by a log of the
+/// EVM chain), 9 committee change, 10 join request. A decoder of this release refuses them with
+/// `unknownTransactionType`.
 public enum ShardTransaction: Sendable, Equatable {
     /// Bitcoin headers extending (or, with more work, replacing the tail of) the relayed chain.
     case bitcoinHeaders([BlockHeader])
@@ -24,9 +25,12 @@ public enum ShardTransaction: Sendable, Equatable {
     case misbehaviour(Misbehaviour)
     /// The shard key that key generation produced (once per epoch).
     case shardKey(ShardKeyRegistration)
+    /// A committee member's broadcast message of an MPC session: consensus is the MPC reliable broadcast, so every
+    /// member sees every broadcast in the same order and rounds close at the same block.
+    case mpcBroadcast(MPCBroadcast)
 
     static let headersTag: UInt8 = 1, mintTag: UInt8 = 2, sweepTag: UInt8 = 3, presignaturesTag: UInt8 = 4,
-        signaturesTag: UInt8 = 5, misbehaviourTag: UInt8 = 6, shardKeyTag: UInt8 = 7
+        signaturesTag: UInt8 = 5, misbehaviourTag: UInt8 = 6, shardKeyTag: UInt8 = 7, mpcBroadcastTag: UInt8 = 11
 
     public var kind: String {
         switch self {
@@ -37,6 +41,7 @@ public enum ShardTransaction: Sendable, Equatable {
         case .signatures: "signatures"
         case .misbehaviour: "misbehaviour"
         case .shardKey: "shardKey"
+        case .mpcBroadcast: "mpcBroadcast"
         }
     }
 
@@ -82,6 +87,9 @@ public enum ShardTransaction: Sendable, Equatable {
             w.u8(Self.shardKeyTag)
             w.u64(k.epoch)
             w.publicKey(k.key)
+        case .mpcBroadcast(let m):
+            w.u8(Self.mpcBroadcastTag)
+            m.encode(into: &w)
         }
     }
 
@@ -132,6 +140,8 @@ public enum ShardTransaction: Sendable, Equatable {
             do { return .misbehaviour(try Misbehaviour.decode(bytes[...])) } catch { throw .evidenceRejected(error) }
         case shardKeyTag:
             return .shardKey(ShardKeyRegistration(epoch: try r.u64(), key: try r.publicKey()))
+        case mpcBroadcastTag:
+            return .mpcBroadcast(try MPCBroadcast(from: &r))
         default:
             throw .unknownTransactionType(tag)
         }

@@ -224,6 +224,7 @@ extension ShardEvent {
         case .signed(let request): "signed request=\(Hex.encode(request))"
         case .sweepSigned(let txid): "sweep-signed txid=\(Hex.encode(txid.reversed()))"
         case .misbehaviourRecorded(let offender, let height): "misbehaviour offender=\(Hex.encode(offender)) height=\(height)"
+        case .mpcBroadcast(let m): "mpc session=\(Hex.encode(m.session.prefix(6))) sender=\(m.sender) round=\(m.round) bytes=\(m.payload.count)"
         }
     }
 }
