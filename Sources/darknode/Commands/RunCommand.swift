@@ -206,6 +206,8 @@ extension NodeEvent {
                     "shard": events.map(\.summary)]
         case .syncRequested(let from, let peer):
             return ["event": "sync-requested", "from": from, "peer": Hex.encode(peer.bytes)]
+        case .mpc(let line):
+            return ["event": "mpc", "detail": line]
         case .fatal(let reason):
             return ["event": "fatal", "reason": reason]
         }
