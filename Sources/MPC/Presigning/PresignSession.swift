@@ -76,12 +76,17 @@ public struct PresignSession: MPCSession {
         guard count >= 1, count <= Limits.presignaturesPerBatchMax else {
             throw .invalidParameters("batch size must be 1…\(Limits.presignaturesPerBatchMax)")
         }
+        let n = keyShare.committeeSize, t = keyShare.threshold
+        // The dealing is one broadcast: 34 bytes per commitment point (with framing), one ciphertext per member.
+        let dealingBytes = count * ((2 * (t + 1) + 2 * (2 * t + 1)) * 34 + n * 64 * Self.sharingsPerInstance) + n * 40
+        guard dealingBytes <= Limits.messageBytesMax else {
+            throw .invalidParameters("a batch of \(count) makes a dealing above \(Limits.messageBytesMax) bytes at n = \(n)")
+        }
         sessionID = session
         self.keyShare = keyShare
         self.count = count
         inbox = RoundInbox(session: session, roundsMax: Round.openings)
         clock = SessionClock(timing: timing)
-        let t = keyShare.threshold
         let perInstance = [
             SharingSpec(degree: t, hiding: true, zeroConstant: false),
             SharingSpec(degree: t, hiding: true, zeroConstant: false),

@@ -36,13 +36,20 @@ public struct MPCMessage: Sendable, Equatable {
     public let recipient: PartyIndex?
     public let round: Int
     public let payload: MPCPayload
+    /// SHA-256 of the bytes this message was decoded from (`MPCWire.decode`); nil for a message built locally.
+    /// Two broadcasts of one sender and round with different digests are equivocation even if they decode alike.
+    public let receivedDigest: [UInt8]?
 
-    public init(session: SessionID, sender: PartyIndex, recipient: PartyIndex?, round: Int, payload: MPCPayload) {
+    public init(
+        session: SessionID, sender: PartyIndex, recipient: PartyIndex?, round: Int, payload: MPCPayload,
+        receivedDigest: [UInt8]? = nil
+    ) {
         self.session = session
         self.sender = sender
         self.recipient = recipient
         self.round = round
         self.payload = payload
+        self.receivedDigest = receivedDigest
     }
 
     public var isBroadcast: Bool { recipient == nil }
