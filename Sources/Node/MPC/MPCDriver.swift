@@ -6,7 +6,7 @@ import Shard
 /// A presignature held until consensus assigns it (noncopyable values cannot live in a dictionary directly).
 final class PresignatureSlot: @unchecked Sendable {
     var presignature: Presignature?
-    init(_ p: consuming Presignature) { presignature = p }
+    init(_ p: consuming Presignature) { presignature = consume p }
     func take() -> Presignature? { presignature.take() }
 }
 
@@ -121,10 +121,11 @@ public struct MPCDriver {
     private mutating func deliver(_ b: MPCBroadcast) {
         guard b.epoch == epoch, let message = try? MPCWire.decode(b.payload), message.sender == Int(b.sender) + 1,
               message.session.bytes == b.session, message.isBroadcast else { return }
+        let at = now
         if message.session == keygenSession {
-            try? keygen?.handle(message, now: now)
+            try? keygen?.handle(message, now: at)
         } else if presign[b.session] != nil {
-            try? presign[b.session]?.handle(message, now: now)
+            try? presign[b.session]?.handle(message, now: at)
         }
     }
 
@@ -202,7 +203,7 @@ public struct MPCDriver {
                 let assignment = try PresignatureAssignment(id: try PresignatureID(bytes: presignature), digest: authorised.digest, epoch: epoch)
                 let share = try p.signatureShare(for: assignment, ledger: &ledger)
                 try combiner.add(share)
-                out.shares.append(MPCWire.encode(MPCMessage(session: publics.session, sender: me, recipient: nil, round: 0,
+                out.shares.append(MPCWire.encode(MPCMessage(session: publics.session, sender: me, recipient: nil, round: 1,
                                                             payload: .signatureShare(share))))
             }
             for share in pendingShares.removeValue(forKey: presignature) ?? [] {
