@@ -1,5 +1,5 @@
 // Goal: every BIP173 and BIP350 vector classifies as the BIPs say, and every address kind round-trips.
-// Method: the transcribed vectors in ../shared/testdata/bitcoin/bech32, plus known Base58 addresses.
+// Method: the transcribed vectors in Tests/Fixtures/bitcoin/bech32, plus known Base58 addresses.
 import Bitcoin
 import Foundation
 import Secp256k1

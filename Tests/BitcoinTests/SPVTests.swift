@@ -1,6 +1,6 @@
 // Goal: header chains, retargets, merkle proofs and deposit proofs verify exactly as Bitcoin Core judges them on
 // real mainnet data, and tampered inputs fail with typed errors. Method: the real headers, block 830000, Core's
-// gettxoutproof files and Summa's cross-language vectors in ../shared/testdata/bitcoin.
+// gettxoutproof files and Summa's cross-language vectors in Tests/Fixtures/bitcoin.
 import Bitcoin
 import Foundation
 import Secp256k1

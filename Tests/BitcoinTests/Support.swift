@@ -10,7 +10,7 @@ func hex(_ s: String) -> [UInt8] {
 }
 
 func jsonObject(_ path: String) throws -> Any {
-    try JSONSerialization.jsonObject(with: Data(contentsOf: TestData.url(path)))
+    try TestData.jsonObject(path)
 }
 
 /// Deterministic test key number `n` (scalar n + 0x1000, never zero).

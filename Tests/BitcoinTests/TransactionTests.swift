@@ -1,5 +1,5 @@
 // Goal: transactions serialize and parse exactly as Core does, and sighashes match BIP143's worked examples and
-// Core's 500 legacy sighash.json vectors. Method: the vectors in ../shared/testdata/bitcoin/{bip143,blocks,spv}.
+// Core's 500 legacy sighash.json vectors. Method: the vectors in Tests/Fixtures/bitcoin/{bip143,blocks,spv}.
 import Bitcoin
 import Foundation
 import Secp256k1
