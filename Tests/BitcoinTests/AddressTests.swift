@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 @Suite struct AddressTests {
-    func vectors() throws -> [String: Any] { try jsonObject("bitcoin/bech32/bip173_bip350_vectors.json") as! [String: Any] }
+    func vectors() throws -> [String: Any] { try jsonObject("bitcoin/bech32/bip173_bip350_vectors.json", as: [String: Any].self) }
 
     func string(_ entry: [String: Any], _ key: String = "string") -> String {
         if let h = entry["bytes_hex"] as? String { return String(decoding: hex(h), as: UTF8.self) }
