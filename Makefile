@@ -7,12 +7,13 @@ SWIFT_TEST_FLAGS ?=
 
 .PHONY: run test setup-system setup-python build release bench fuzz clean
 
-## Build and start the main job: a local network of node processes on the simulated (insecure) platform,
-## attested to each other over EKEP, exchanging broadcasts.
+## Build and start the main job: a local shard of node processes on the simulated (insecure) platform, attested
+## to each other over EKEP, running consensus with the shard application until every node has decided BLOCKS blocks.
 NODES ?= 4
+BLOCKS ?= 50
 run: setup-system
 	swift build -c release --product darknode
-	.build/release/darknode net demo --nodes $(NODES)
+	.build/release/darknode localnet --nodes $(NODES) --blocks $(BLOCKS)
 
 ## Every test, with the Python oracles installed in a virtualenv. Test data is in Tests/Fixtures. With the
 ## virtualenv in place the oracle tests are required: a missing oracle fails them instead of skipping.

@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
         .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
+        // The RenVM application of consensus: blocks, transactions, replicated state and the signing gate.
+        .target(name: "Shard", dependencies: ["Secp256k1", "Bitcoin", "Consensus", crypto], swiftSettings: optimizedEvenInDebug),
         // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
         .target(name: "SimulationSupport", dependencies: ["Secp256k1", "Consensus"], swiftSettings: optimizedEvenInDebug),
 
@@ -66,10 +68,13 @@ let package = Package(
         .target(name: "SecureChannelNIO", dependencies: ["SecureChannel", "Attestation", nioCore, nioPosix, logging]),
         .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), logging]),
 
+        // Layer 3: the node (consensus with the shard application over the attested mesh, sealed persistence).
+        .target(name: "Node", dependencies: ["Shard", "Consensus", "Enclave", "Network", "Secp256k1", logging]),
+
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
             name: "darknode",
-            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", argumentParser, logging, crypto],
+            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", argumentParser, logging, crypto],
             plugins: ["BuildInfoPlugin"]
         ),
         .executableTarget(
@@ -95,6 +100,8 @@ let package = Package(
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
+        .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", crypto, nioPosix]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]

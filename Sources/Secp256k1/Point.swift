@@ -120,8 +120,8 @@ extension Point {
         return Point(storage: .finite(key))
     }
 
-    /// k·P. Constant-time in k (libsecp256k1's constant-time multiplication). Either factor may be zero or
-    /// the identity, giving the identity.
+    /// k·P. Variable-time in k (`ec_pubkey_tweak_mul` runs `secp256k1_ecmult`): for public scalars only; use
+    /// `timesSecret` for secret ones. Either factor may be zero or the identity, giving the identity.
     public static func * (point: Point, k: Scalar) -> Point {
         guard case .finite(var key) = point.storage, !k.isZero else { return .identity }
         let bytes = k.bytes

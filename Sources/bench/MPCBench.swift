@@ -18,7 +18,7 @@ func benchMPC(_ h: inout Harness) {
         var rng = DeterministicRNG(seed: 2026)
         var shares: [KeyShare] = []
         h.measure("mpc n=\(n) t=\(t) key generation (per party)", iterations: n) {
-            let network = MPCSimulation.generateKey(parameters: parameters, rng: &rng)
+            let network = try! MPCSimulation.generateKey(parameters: parameters, rng: &rng)
             shares = network.sessions.compactMap(\.keyShare)
         }
         precondition(shares.count == n)
@@ -42,8 +42,9 @@ func benchMPC(_ h: inout Harness) {
             var presignatures = network.sessions[slot].takePresignatures()
             for k in 0..<batch {
                 let presignature = presignatures.next()!
+                let assignment = try! PresignatureAssignment(id: presignature.id, digest: digests[k], epoch: shares[0].epoch)
                 let start = clock.now
-                let share = try! presignature.signatureShare(for: digests[k], ledger: &ledger)
+                let share = try! presignature.signatureShare(for: assignment, ledger: &ledger)
                 shareTime += clock.now - start
                 signatureShares[k].append(share)
             }

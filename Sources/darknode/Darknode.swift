@@ -10,6 +10,7 @@ struct Darknode: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self,
             RunCommand.self,
+            LocalnetCommand.self,
             NetCommand.self,
             PeerCommand.self,
             GatewayCommand.self,

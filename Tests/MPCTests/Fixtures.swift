@@ -10,7 +10,7 @@ import TestSupport
 enum Fixtures {
     /// Key shares of an honest key generation.
     static func keyShares(t: Int, n: Int, rng: inout DeterministicRNG) throws -> [KeyShare] {
-        let network = MPCSimulation.generateKey(parameters: try CommitteeParameters(size: n, threshold: t), rng: &rng)
+        let network = try MPCSimulation.generateKey(parameters: try CommitteeParameters(size: n, threshold: t), rng: &rng)
         let shares = network.sessions.compactMap(\.keyShare)
         try #require(shares.count == n)
         return shares
@@ -32,7 +32,8 @@ enum Fixtures {
             var batch = network.sessions[slot].takePresignatures()
             for k in digests.indices {
                 guard let presignature = batch.next() else { Issue.record("missing presignature"); return [] }
-                let share = try presignature.signatureShare(for: digests[k], ledger: &ledgers[slot])
+                let assignment = try PresignatureAssignment(id: presignature.id, digest: digests[k], epoch: key.epoch)
+                let share = try presignature.signatureShare(for: assignment, ledger: &ledgers[slot])
                 try combiners[k].add(tamper(slot, share))
             }
         }
@@ -40,6 +41,11 @@ enum Fixtures {
     }
 
     static func digest(_ i: Int) -> [UInt8] { BitcoinHash.sha256(Array("digest \(i)".utf8)) }
+
+    /// The assignment consensus would make: this presignature signs `digest`.
+    static func assign(_ presignature: borrowing Presignature, _ digest: [UInt8]) throws(MPCError) -> PresignatureAssignment {
+        try PresignatureAssignment(id: presignature.id, digest: digest, epoch: presignature.publicData.epoch)
+    }
 
     /// One oracle line per signature.
     static func oracleLine(_ signature: ThresholdSignature) -> String {

@@ -27,35 +27,36 @@ import Testing
 
     // MARK: Key generation
 
-    @Test func keygenBadShareUnansweredDisqualifiesDealer() throws {
+    @Test func keygenBadShareIsProvenAndDisqualifiesDealer() throws {
         var rng = DeterministicRNG(seed: 20)
         let parameters = try CommitteeParameters(size: 7, threshold: 2)
-        // Dealer 3 (slot 2) sends member 5 a bad share and then stays silent when accused.
-        let behaviour: (MPCMessage) -> [MPCMessage] = { message in
-            if message.round == KeyGenerationSession.Round.answers { return [] }
-            if message.recipient == 5, case .shares(let s) = message.payload {
-                let bad = [VerifiableShare(value: s[0].value + .one, blinding: s[0].blinding)]
-                return [MPCMessage(session: message.session, sender: 3, recipient: 5, round: message.round,
-                                   payload: .shares(bad))]
-            }
-            return [message]
+        // Dealer 3 (slot 2) encrypts a bad share to member 5; member 5's complaint discloses that one key.
+        let tamper: (PartyIndex, inout [VerifiableShare]) -> Void = { receiver, shares in
+            if receiver == 5 { shares[0].value += .one }
         }
-        let network = MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [2: behaviour])
+        let network = try MPCSimulation.generateKey(parameters: parameters, rng: &rng, dealingTampers: [2: tamper])
         let honest = [0, 1, 3, 4, 5, 6]
         for report in Self.honestReports(network, honest: honest) {
-            #expect(report.contains(.unansweredComplaint(culprit: 3, complainer: 5)))
+            #expect(report.contains(.invalidShares(culprit: 3, complainer: 5)))
+            #expect(!report.contains { $0.culprit == 5 })
         }
         try Self.expectAgreedWorkingKey(network, honest: honest, t: 2, rng: &rng)
     }
 
-    @Test func keygenBadShareAnsweredInPublicKeepsDealer() throws {
+    @Test func keygenFalseComplaintNamesTheComplainerAndKeepsTheDealer() throws {
         var rng = DeterministicRNG(seed: 21)
         let parameters = try CommitteeParameters(size: 4, threshold: 1)
+        // Member 2 accuses honest dealer 1 with a disclosure whose proof does not verify.
         let behaviour = Self.rewrite { message in
-            guard message.recipient == 2, case .shares(let s) = message.payload else { return nil }
-            return .shares([VerifiableShare(value: s[0].value, blinding: s[0].blinding + .one)])
+            guard case .complaints = message.payload else { return nil }
+            let bogus = EqualityProof(challenge: .one, response: .one)
+            return .complaints([ShareDisclosure(dealer: 1, sharedPoint: Point.generator, proof: bogus)])
         }
-        let network = MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [0: behaviour])
+        let network = try MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [1: behaviour])
+        for report in Self.honestReports(network, honest: [0, 2, 3]) {
+            #expect(report.contains(.falseComplaint(culprit: 2, dealer: 1)))
+            #expect(!report.contains { $0.culprit == 1 })
+        }
         #expect(network.sessions.allSatisfy { $0.status == .finished })
         try Self.expectAgreedWorkingKey(network, honest: [0, 1, 2, 3], t: 1, rng: &rng)
     }
@@ -68,7 +69,7 @@ import Testing
             guard case .feldmanReveal(let points) = message.payload else { return nil }
             return .feldmanReveal([points[0] + Point.generator] + points.dropFirst())
         }
-        let network = MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [3: behaviour])
+        let network = try MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [3: behaviour])
         let honest = [0, 1, 2, 4, 5, 6]
         for report in Self.honestReports(network, honest: honest) {
             #expect(report.contains(.inconsistentFeldmanReveal(culprit: 4)))
@@ -80,12 +81,15 @@ import Testing
         var rng = DeterministicRNG(seed: 23)
         let parameters = try CommitteeParameters(size: 4, threshold: 1)
         let behaviour: (MPCMessage) -> [MPCMessage] = { message in
-            guard case .commitments(let c) = message.payload else { return [message] }
-            let other = [[c[0][0] + Point.generator] + c[0].dropFirst()]
+            guard case .dealing(let d) = message.payload else { return [message] }
+            let c = d.commitments
+            let other = Dealing(
+                commitments: [[c[0][0] + Point.generator] + c[0].dropFirst()], ephemeralKey: d.ephemeralKey,
+                ciphertexts: d.ciphertexts)
             return [message, MPCMessage(session: message.session, sender: message.sender, recipient: nil,
-                                        round: message.round, payload: .commitments(other))]
+                                        round: message.round, payload: .dealing(other))]
         }
-        let network = MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [1: behaviour])
+        let network = try MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [1: behaviour])
         for report in Self.honestReports(network, honest: [0, 2, 3]) {
             #expect(report.contains(.equivocation(culprit: 2, round: 1)))
         }
@@ -95,7 +99,7 @@ import Testing
     @Test func keygenSilentMembersAreExcluded() throws {
         var rng = DeterministicRNG(seed: 24)
         let parameters = try CommitteeParameters(size: 7, threshold: 2)
-        let network = MPCSimulation.generateKey(
+        let network = try MPCSimulation.generateKey(
             parameters: parameters, rng: &rng, behaviours: [0: Self.silent, 6: Self.silent])
         for report in Self.honestReports(network, honest: [1, 2, 3, 4, 5]) {
             #expect(report.contains(.silent(culprit: 1, round: 1)) && report.contains(.silent(culprit: 7, round: 1)))
@@ -190,9 +194,10 @@ import Testing
         let shares = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)
         // Member 3 claims a zero sharing with a non-identity constant: publicly visible, dealer disqualified.
         let badCommitment = Self.rewrite { message in
-            guard case .commitments(var vectors) = message.payload else { return nil }
+            guard case .dealing(let d) = message.payload else { return nil }
+            var vectors = d.commitments
             vectors[2][0] = Point.generator
-            return .commitments(vectors)
+            return .dealing(Dealing(commitments: vectors, ephemeralKey: d.ephemeralKey, ciphertexts: d.ciphertexts))
         }
         var presign = try MPCSimulation.presign(keyShares: shares, count: 1, rng: &rng, behaviours: [2: badCommitment])
         for report in Self.honestReports(presign, honest: [0, 1, 3]) {

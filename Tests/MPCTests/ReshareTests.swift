@@ -13,7 +13,7 @@ import Testing
         var shares = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)
         let original = shares[0].publicData.publicKey
         var released: [ThresholdSignature] = []
-        for (step, (t, n)) in [(2, 7), (1, 5), (3, 10)].enumerated() {
+        for (step, (t, n)) in [(2, 7), (1, 4), (3, 10)].enumerated() {
             let network = try MPCSimulation.reshare(
                 oldShares: shares, newParameters: try CommitteeParameters(size: n, threshold: t),
                 label: "reshare \(step)", rng: &rng)
@@ -50,10 +50,12 @@ import Testing
 
         // An old-epoch presignature cannot be used once the ledger moved to the new epoch.
         var ledger = PresignatureLedger(epoch: 0)
-        ledger.advance(to: 1)
+        try ledger.advance(to: 1)
         var oldBatch = oldPresign.sessions[0].takePresignatures()
+        guard let oldPresignature = oldBatch.next() else { Issue.record("no presignature"); return }
         do {
-            _ = try oldBatch.next()!.signatureShare(for: digest, ledger: &ledger)
+            let oldPresignatureAssignment = try Fixtures.assign(oldPresignature, digest)
+            _ = try oldPresignature.signatureShare(for: oldPresignatureAssignment, ledger: &ledger)
             Issue.record("an old-epoch presignature was accepted")
         } catch {
             #expect(error == .staleEpoch(expected: 1, got: 0))
@@ -66,13 +68,17 @@ import Testing
             presignature: newPresign.sessions[0].publicData[0], key: new[0].publicData, digest: digest)
         var oldLedger = PresignatureLedger(epoch: 0)
         var otherBatch = oldPresign.sessions[1].takePresignatures()
-        let oldShare = try otherBatch.next()!.signatureShare(for: digest, ledger: &oldLedger)
+        guard let otherOld = otherBatch.next() else { Issue.record("no presignature"); return }
+        let otherOldAssignment = try Fixtures.assign(otherOld, digest)
+        let oldShare = try otherOld.signatureShare(for: otherOldAssignment, ledger: &oldLedger)
         #expect(throws: MPCError.staleEpoch(expected: 1, got: 0)) { try combiner.add(oldShare) }
         // New shares still combine.
         var ledgers = new.map { PresignatureLedger(epoch: $0.epoch) }
         for slot in 0..<3 {
             var batch = newPresign.sessions[slot].takePresignatures()
-            try combiner.add(try batch.next()!.signatureShare(for: digest, ledger: &ledgers[slot]))
+            guard let presignature = batch.next() else { Issue.record("no presignature"); return }
+            let presignatureAssignment = try Fixtures.assign(presignature, digest)
+            try combiner.add(try presignature.signatureShare(for: presignatureAssignment, ledger: &ledgers[slot]))
         }
         let signatureCandidate = combiner.combine()
         let signature = try #require(signatureCandidate)
@@ -84,15 +90,13 @@ import Testing
         let old = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)
         // Old member 2 deals x_2 + 1 instead of x_2: its commitment's constant is not X_2.
         let shift: (MPCMessage) -> [MPCMessage] = { message in
-            switch message.payload {
-            case .commitments(let c):
-                return [MPCMessage(session: message.session, sender: message.sender, recipient: nil, round: message.round,
-                                   payload: .commitments([[c[0][0] + Point.generator] + c[0].dropFirst()]))]
-            case .shares(let s):
-                return [MPCMessage(session: message.session, sender: message.sender, recipient: message.recipient,
-                                   round: message.round, payload: .shares([VerifiableShare(value: s[0].value + .one)]))]
-            default: return [message]
-            }
+            guard case .dealing(let d) = message.payload else { return [message] }
+            let c = d.commitments
+            let shifted = Dealing(
+                commitments: [[c[0][0] + Point.generator] + c[0].dropFirst()], ephemeralKey: d.ephemeralKey,
+                ciphertexts: d.ciphertexts)
+            return [MPCMessage(session: message.session, sender: message.sender, recipient: nil, round: message.round,
+                               payload: .dealing(shifted))]
         }
         let network = try MPCSimulation.reshare(
             oldShares: old, newParameters: try CommitteeParameters(size: 7, threshold: 2), rng: &rng,

@@ -54,7 +54,8 @@ import Testing
                 Issue.record("no presignature")
                 return
             }
-            let share = try presignature.signatureShare(for: digest, ledger: &ledgers[slot])
+            let presignatureAssignment = try Fixtures.assign(presignature, digest)
+            let share = try presignature.signatureShare(for: presignatureAssignment, ledger: &ledgers[slot])
             #expect(combiner.isValid(share))
             var bad = share
             bad = SignatureShare(

@@ -39,9 +39,12 @@ public struct HeaderChainVerifier: Sendable {
     public private(set) var tipBits: UInt32
     public private(set) var tipTime: UInt32
     public private(set) var chainWork: UInt256
-    var periodStartTime: UInt32
-    var recentTimes: [UInt32]
-    var lastNormalBits: UInt32
+    /// Time of the first block of the tip's difficulty period (the next retarget measures from it).
+    public private(set) var periodStartTime: UInt32
+    /// Up to eleven timestamps ending with the tip's, oldest first (median-time-past).
+    public private(set) var recentTimes: [UInt32]
+    /// Testnet3 only: bits of the last block that was not a minimum-difficulty exception.
+    public private(set) var lastNormalBits: UInt32
     /// Work per nBits value; nBits changes at most every 2016 blocks, and the 256-bit division is the costly part.
     var workCache: (bits: UInt32, work: UInt256)
 

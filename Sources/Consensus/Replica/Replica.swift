@@ -49,6 +49,10 @@ public struct Replica<App: ConsensusApplication> {
 
     public var height: Height { process.height }
 
+    /// Lets the driver reach the application between events (add to its mempool, drain what it decided). The
+    /// process never runs while `body` does, so the application sees no concurrent change.
+    public mutating func withApplication<R, E: Error>(_ body: (inout App) throws(E) -> R) throws(E) -> R { try body(&process.app) }
+
     /// Starts (or, for a restored process, resumes) the process.
     public mutating func start() -> [ReplicaEffect] { run(.start) }
 

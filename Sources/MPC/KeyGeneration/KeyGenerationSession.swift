@@ -5,13 +5,14 @@ import Secp256k1
 /// protocol, chosen over commit-then-reveal because its first phase is the same Pedersen dealing that
 /// presignatures use.
 ///
-/// Phase 1 (rounds 1–3), Pedersen VSS: every member deals a random x_d with Pedersen commitments; bad
-/// shares draw public complaints; an accused dealer must reveal the disputed shares; QUAL is fixed.
-/// Because Pedersen commitments hide x_d completely, nobody can see the others' contributions before QUAL
-/// is fixed, which removes the joint-Feldman bias (a rushing adversary choosing which dealers survive).
-/// Phase 2 (rounds 4–6), Feldman reveal: QUAL dealers publish a_{d,j}·G; a share that fits the Pedersen
-/// commitment but not the Feldman values proves the dealer cheated, and its polynomial is then rebuilt in
-/// public from the other members' shares, so X is still Σ_{d∈QUAL} x_d·G.
+/// Phase 1 (rounds 1–2), Pedersen VSS: every member deals a random x_d with Pedersen commitments, shares
+/// encrypted inside its broadcast; bad shares draw proven complaints (`DealingPhase`); QUAL is fixed when round 2
+/// closes. Pedersen commitments hide x_d completely, so nobody sees the others' contributions before then.
+/// Phase 2 (rounds 3–5), Feldman reveal: QUAL dealers publish a_{d,j}·G; a share that fits the Pedersen
+/// commitment but not the Feldman values proves the dealer cheated. From here on no dealer ever leaves QUAL: a
+/// dealer that is silent, equivocates or reveals inconsistent values has its polynomial rebuilt in public from
+/// the other members' shares, so X = Σ_{d∈QUAL} x_d·G whatever it does (otherwise t corrupt dealers, having seen
+/// every honest Feldman value, could pick X among 2^t sums).
 ///
 /// Output: x_i = Σ_{d∈QUAL} s_{d,i}, every X_j, and X.
 public struct KeyGenerationSession: MPCSession {
@@ -27,20 +28,36 @@ public struct KeyGenerationSession: MPCSession {
     private var clock: SessionClock
     private var phase: DealingPhase
     private var rng: any RandomNumberGenerator
+    private var outbox: [MPCMessage] = []
     private var myValuePolynomial: Polynomial?
-    private var myDealt: [PartyIndex: [VerifiableShare]] = [:]
     private var feldman: [PartyIndex: [Point]] = [:]
     private var rebuild: Set<PartyIndex> = []
     private var result: KeyShare?
+    /// Test hook: rewrites the shares this member deals to a receiver before they are encrypted (a corrupt dealer).
+    var dealingTamper: ((PartyIndex, inout [VerifiableShare]) -> Void)?
 
     enum Round {
-        static let deal = 1, complaints = 2, answers = 3, reveal = 4, revealComplaints = 5, reconstruction = 6
+        static let deal = 1, complaints = 2, reveal = 3, revealComplaints = 4, reconstruction = 5
     }
 
+    /// A node's session: randomness from the system CSPRNG. `identities` are the members' identity public keys
+    /// in index order; `identity` is this member's.
     public init(
-        session: SessionID, parameters: CommitteeParameters, me: PartyIndex, epoch: UInt64 = 0,
-        timing: SessionTiming = SessionTiming(), rng: some RandomNumberGenerator
-    ) {
+        session: SessionID, parameters: CommitteeParameters, me: PartyIndex, identity: MemberIdentity,
+        identities: [Point], epoch: UInt64 = 0, timing: SessionTiming = SessionTiming()
+    ) throws(MPCError) {
+        try self.init(
+            session: session, parameters: parameters, me: me, identity: identity, identities: identities, epoch: epoch,
+            timing: timing, rng: SystemRandomNumberGenerator())
+    }
+
+    /// Simulations and tests: randomness from an injected (seeded) generator.
+    init(
+        session: SessionID, parameters: CommitteeParameters, me: PartyIndex, identity: MemberIdentity,
+        identities: [Point], epoch: UInt64 = 0, timing: SessionTiming = SessionTiming(),
+        rng: some RandomNumberGenerator
+    ) throws(MPCError) {
+        guard parameters.members.contains(me) else { throw .invalidParameters("member index out of range") }
         sessionID = session
         self.parameters = parameters
         self.me = me
@@ -48,28 +65,34 @@ public struct KeyGenerationSession: MPCSession {
         inbox = RoundInbox(session: session, roundsMax: Round.reconstruction)
         clock = SessionClock(timing: timing)
         let spec = SharingSpec(degree: parameters.threshold, hiding: true, zeroConstant: false)
-        phase = DealingPhase(specs: [spec], dealers: parameters.members, receivers: parameters.members, me: me)
+        phase = try DealingPhase(
+            session: session, specs: [spec], dealers: parameters.members, receivers: parameters.members,
+            receiverKeys: identities, me: me, identity: identity, faultyMax: parameters.threshold)
         self.rng = rng
     }
 
     /// The key share, once finished.
     public var keyShare: KeyShare? { result }
 
+    /// QUAL as this member computed it.
+    var qualifiedForTesting: [PartyIndex] { phase.qualified }
+
+    /// Shares this member decrypted, by dealer (tests look for them on the wire).
+    var receivedSharesForTesting: [PartyIndex: [VerifiableShare]] { phase.myShares }
+
     public mutating func start(now: Duration) -> [MPCMessage] {
+        guard round == 0 else { return [] }
         clock.start(at: now)
         round = Round.deal
         let secret = Scalar.random(using: &rng)
-        let dealt = DealingPhase.deal(specs: phase.specs, secrets: [secret], receivers: parameters.members, using: &rng)
-        myDealt = dealt.shares
-        // Keep the value polynomial for the Feldman reveal: re-derive it from the shares at 1…t+1.
-        let basis = Array(1...(parameters.threshold + 1))
-        myValuePolynomial = Polynomial(
-            coefficients: ReedSolomon.interpolateCoefficients(
-                xs: basis.map { Scalar(party: $0) }, ys: basis.map { dealt.shares[$0]![0].value }))
-        var out = [message(recipient: nil, .commitments(dealt.commitments))]
-        for receiver in parameters.members {
-            out.append(message(recipient: receiver, .shares(dealt.shares[receiver]!)))
-        }
+        let dealt = DealingPhase.deal(
+            session: sessionID, dealer: me, specs: phase.specs, secrets: [secret], receivers: parameters.members,
+            receiverKeys: phase.receiverKeys, tamper: dealingTamper, using: &rng)
+        myValuePolynomial = dealt.polynomials[0]
+        var out = [message(.dealing(dealt.dealing))]
+        closeAgreedRounds(now: now)
+        out += outbox
+        outbox = []
         return out
     }
 
@@ -77,19 +100,21 @@ public struct KeyGenerationSession: MPCSession {
         guard status == .running else { throw .sessionFinished }
         guard !clock.isExpired(at: now) else { throw .sessionExpired }
         try Self.checkShape(message, threshold: parameters.threshold)
-        if let found = try inbox.accept(message, currentRound: round, senders: parameters.members, me: me) {
+        if let found = try inbox.accept(
+            message, currentRound: max(round, 1), senders: parameters.members, voters: parameters.members)
+        {
             record(found)
         }
+        closeAgreedRounds(now: now)
     }
 
     static func checkShape(_ message: MPCMessage, threshold: Int) throws(MPCError) {
         let ok: Bool
-        switch (message.round, message.payload, message.recipient) {
-        case (Round.deal, .commitments, nil), (Round.deal, .shares, .some), (Round.complaints, .complaints, nil),
-            (Round.answers, .answers, nil), (Round.revealComplaints, .revealComplaints, nil),
-            (Round.reconstruction, .reconstruction, nil):
+        switch (message.round, message.payload) {
+        case (_, .roundTimeout), (Round.deal, .dealing), (Round.complaints, .complaints),
+            (Round.revealComplaints, .revealComplaints), (Round.reconstruction, .reconstruction):
             ok = true
-        case (Round.reveal, .feldmanReveal(let points), nil):
+        case (Round.reveal, .feldmanReveal(let points)):
             guard points.count == threshold + 1 else { throw .malformed("Feldman reveal needs t + 1 points") }
             ok = true
         default: ok = false
@@ -98,51 +123,42 @@ public struct KeyGenerationSession: MPCSession {
     }
 
     public mutating func tick(now: Duration) -> [MPCMessage] {
-        guard status == .running, round > 0 else { return [] }
+        guard round > 0 else { return [] }
+        var out = outbox
+        outbox = []
+        guard status == .running else { return out }
         if clock.isExpired(at: now) {
             status = .failed(.sessionExpired)
-            return []
+            return out
         }
-        guard isRoundComplete || clock.roundTimedOut(at: now) else { return [] }
-        clock.nextRound(at: now)
-        return closeRound()
+        if clock.shouldVote(round: round, at: now) { out.append(message(.roundTimeout)) }
+        return out
     }
 
-    /// Whether every member that must speak this round has been heard.
-    public var isRoundComplete: Bool {
-        let members = parameters.members
-        switch round {
-        case Round.deal: return inbox.hasAll(round: round, broadcasters: members, directSenders: members)
-        case Round.answers:
-            return inbox.hasAll(round: round, broadcasters: phase.qualified.filter { !phase.complainers(of: $0).isEmpty })
-        case Round.reveal: return inbox.hasAll(round: round, broadcasters: phase.qualified)
-        default: return inbox.hasAll(round: round, broadcasters: members)
+    /// Who must speak in the current round for it to close before the timeout votes.
+    private var expectedSpeakers: [PartyIndex] {
+        round == Round.reveal ? phase.qualified : parameters.members
+    }
+
+    /// Closes every round that the agreed transcript has closed (see `ReliableBroadcast`).
+    private mutating func closeAgreedRounds(now: Duration) {
+        while status == .running, round > 0,
+            inbox.isClosed(round: round, broadcasters: expectedSpeakers, votesNeeded: parameters.threshold + 1)
+        {
+            clock.nextRound(at: now)
+            outbox += closeRound()
         }
     }
 
     private mutating func closeRound() -> [MPCMessage] {
         switch round {
         case Round.deal:
-            closeDeal()
+            phase.collectDealings(round: Round.deal, inbox: inbox).forEach { record($0) }
             round = Round.complaints
-            return [message(recipient: nil, .complaints(phase.badDealers(optimistic: false)))]
+            let accused = phase.badDealers(optimistic: false)
+            return [message(.complaints(phase.disclosures(against: accused, using: &rng)))]
         case Round.complaints:
-            closeComplaints()
-            if phase.needsAnswers {
-                round = Round.answers
-                let accusers = phase.complainers(of: me)
-                guard !accusers.isEmpty else { return [] }
-                let list = accusers.map { ComplaintAnswer(complainer: $0, shares: myDealt[$0]!) }
-                return [message(recipient: nil, .answers(list))]
-            }
-            return enterReveal()
-        case Round.answers:
-            for dealer in phase.qualified {
-                if case .answers(let list)? = inbox.broadcast(round: Round.answers, from: dealer) {
-                    try? phase.acceptAnswers(from: dealer, list)
-                }
-            }
-            phase.resolveComplaints().forEach { record($0) }
+            phase.collectComplaints(round: Round.complaints, inbox: inbox).forEach { record($0) }
             return enterReveal()
         case Round.reveal:
             return closeReveal()
@@ -153,7 +169,7 @@ public struct KeyGenerationSession: MPCSession {
             let shares = rebuild.sorted().compactMap { dealer in
                 phase.myShares[dealer].map { ReconstructionShare(dealer: dealer, share: $0[0]) }
             }
-            return [message(recipient: nil, .reconstruction(shares))]
+            return [message(.reconstruction(shares))]
         case Round.reconstruction:
             closeReconstruction()
             return finish()
@@ -162,18 +178,7 @@ public struct KeyGenerationSession: MPCSession {
         }
     }
 
-    private mutating func closeDeal() {
-        for found in phase.collectDealings(from: parameters.members, round: Round.deal, inbox: inbox) { record(found) }
-    }
-
-    private mutating func closeComplaints() {
-        for member in parameters.members {
-            if case .complaints(let accused)? = inbox.broadcast(round: Round.complaints, from: member) {
-                try? phase.acceptComplaints(from: member, against: accused)
-            }
-        }
-    }
-
+    /// QUAL is fixed here, for good.
     private mutating func enterReveal() -> [MPCMessage] {
         round = Round.reveal
         guard phase.qualified.count >= parameters.threshold + 1 else {
@@ -181,14 +186,14 @@ public struct KeyGenerationSession: MPCSession {
             return []
         }
         guard phase.qualified.contains(me), let polynomial = myValuePolynomial else { return [] }
-        return [message(recipient: nil, .feldmanReveal(FeldmanCommitment(polynomial: polynomial).coefficients))]
+        return [message(.feldmanReveal(FeldmanCommitment(polynomial: polynomial).coefficients))]
     }
 
     private mutating func closeReveal() -> [MPCMessage] {
         var complaints: [RevealComplaint] = []
         for dealer in phase.qualified {
             guard case .feldmanReveal(let points)? = inbox.broadcast(round: Round.reveal, from: dealer) else {
-                record(.silent(culprit: dealer, round: Round.reveal))
+                if !inbox.equivocated(round: Round.reveal, dealer) { record(.silent(culprit: dealer, round: Round.reveal)) }
                 rebuild.insert(dealer)
                 continue
             }
@@ -200,7 +205,7 @@ public struct KeyGenerationSession: MPCSession {
             }
         }
         round = Round.revealComplaints
-        return [message(recipient: nil, .revealComplaints(complaints))]
+        return [message(.revealComplaints(complaints))]
     }
 
     private mutating func closeRevealComplaints() {
@@ -209,8 +214,8 @@ public struct KeyGenerationSession: MPCSession {
             else { continue }
             for complaint in list {
                 let dealer = complaint.dealer
-                guard let points = feldman[dealer], let pedersen = phase.commitments[dealer]?[0],
-                    phase.qualified.contains(dealer)
+                guard phase.qualified.contains(dealer), let points = feldman[dealer],
+                    let pedersen = phase.dealings[dealer]?.commitments[0]
                 else { continue }
                 let fitsPedersen = complaint.share.commitment == ExponentPolynomial.evaluate(pedersen, at: complainer)
                 let fitsFeldman =
@@ -227,7 +232,7 @@ public struct KeyGenerationSession: MPCSession {
     private mutating func closeReconstruction() {
         let needed = parameters.threshold + 1
         for dealer in rebuild.sorted() {
-            guard let pedersen = phase.commitments[dealer]?[0] else { continue }
+            guard let pedersen = phase.dealings[dealer]?.commitments[0] else { continue }
             var indices: [PartyIndex] = []
             var values: [Scalar] = []
             for member in parameters.members where indices.count < needed {
@@ -242,7 +247,12 @@ public struct KeyGenerationSession: MPCSession {
                 status = .failed(.insufficientParticipants(needed: needed, available: indices.count))
                 return
             }
-            let coefficients = ReedSolomon.interpolateCoefficients(xs: indices.map { Scalar(party: $0) }, ys: values)
+            guard
+                let coefficients = ReedSolomon.interpolateCoefficients(xs: indices.map { Scalar(party: $0) }, ys: values)
+            else {
+                status = .failed(.consistencyCheckFailed)
+                return
+            }
             feldman[dealer] = coefficients.map { Point.generatorMultiple($0) }
         }
     }
@@ -250,9 +260,23 @@ public struct KeyGenerationSession: MPCSession {
     private mutating func finish() -> [MPCMessage] {
         guard status == .running else { return [] }
         let qualified = phase.qualified
-        let summed = ExponentPolynomial.sum(qualified.map { feldman[$0]! })
+        var vectors: [[Point]] = []
+        for dealer in qualified {
+            guard let vector = feldman[dealer] else {
+                status = .failed(.consistencyCheckFailed)
+                return []
+            }
+            vectors.append(vector)
+        }
+        let summed = ExponentPolynomial.sum(vectors)
         let publicShares = parameters.members.map { ExponentPolynomial.evaluate(summed, at: $0) }
-        let secret = qualified.reduce(Scalar.zero) { $0 + phase.myShares[$1]![0].value }
+        let secret: Scalar
+        do {
+            secret = try phase.summedShare(slot: 0).value
+        } catch {
+            status = .failed(error)
+            return []
+        }
         let publicData = KeyPublicData(
             epoch: epoch, threshold: parameters.threshold, publicShares: publicShares, publicKey: summed[0])
         // Every honest member's share fits the public values by construction; check ours before use.
@@ -265,12 +289,16 @@ public struct KeyGenerationSession: MPCSession {
         return []
     }
 
+    /// Records a violation. Equivocation removes a dealer only while QUAL is open (rounds 1–2); afterwards the
+    /// equivocator's contribution stays in X, rebuilt in public if its reveal is lost.
     private mutating func record(_ m: Misbehaviour) {
         if !misbehaviour.contains(m) { misbehaviour.append(m) }
-        if case .equivocation(let culprit, _) = m { phase.disqualify(culprit, because: m) }
+        if case .equivocation(let culprit, let r) = m, r <= Round.complaints, round <= Round.complaints {
+            phase.disqualify(culprit, because: m)
+        }
     }
 
-    private func message(recipient: PartyIndex?, _ payload: MPCPayload) -> MPCMessage {
-        MPCMessage(session: sessionID, sender: me, recipient: recipient, round: round, payload: payload)
+    private func message(_ payload: MPCPayload) -> MPCMessage {
+        MPCMessage(session: sessionID, sender: me, recipient: nil, round: round, payload: payload)
     }
 }

@@ -48,10 +48,15 @@ public struct CommitteeParameters: Sendable, Equatable {
     public let size: Int
     public let threshold: Int
 
-    /// n ≥ 3t + 1 (the shard's BFT bound, anchors.md §3.1), t ≥ 1, n ≤ `Limits.partiesMax`.
+    /// n = 3t + 1 exactly (the shard's BFT bound, anchors.md §3.1), t ≥ 1, n ≤ `Limits.partiesMax`.
+    ///
+    /// Why not n > 3t + 1: a signature needs 2t + 1 shares, and with n ≥ 3t + 2 two disjoint groups of t + 1
+    /// honest signers (2t + 2 ≤ n − t) plus the same t corrupt ones could each finish a signature with the same
+    /// R for different digests, which reveals the key. With n = 3t + 1 there are only 2t + 1 honest members, so
+    /// any two signer sets share an honest member, and an honest member signs one digest per presignature.
     public init(size: Int, threshold: Int) throws(MPCError) {
-        guard threshold >= 1, size >= 3 * threshold + 1, size <= Limits.partiesMax else {
-            throw .invalidParameters("need t ≥ 1 and 3t + 1 ≤ n ≤ \(Limits.partiesMax); got n = \(size), t = \(threshold)")
+        guard threshold >= 1, size == 3 * threshold + 1, size <= Limits.partiesMax else {
+            throw .invalidParameters("need t ≥ 1 and n = 3t + 1 ≤ \(Limits.partiesMax); got n = \(size), t = \(threshold)")
         }
         self.size = size
         self.threshold = threshold

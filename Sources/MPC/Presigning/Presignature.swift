@@ -44,11 +44,12 @@ public struct PresignaturePublic: Sendable, Equatable {
     /// Every opener's P'_j with its proof.
     public let keyProducts: [PartyIndex: KeyProductClaim]
 
-    /// The recovery id of any signature made with this nonce, before low-S normalisation.
+    /// The recovery id of any signature made with this nonce, before low-S normalisation. (R is never the
+    /// identity: presigning drops an instance whose R has no x-coordinate.)
     var baseRecoveryID: UInt8 {
-        let x = nonce.xCoordinate!
+        guard let x = nonce.xCoordinate, let odd = nonce.hasOddY else { return 0 }
         let overflow = Scalar(reducing: x).bytes != x  // R.x ≥ n: negligible, but part of the definition
-        return (nonce.hasOddY! ? 1 : 0) | (overflow ? 2 : 0)
+        return (odd ? 1 : 0) | (overflow ? 2 : 0)
     }
 
     /// The commitment s_j·G + σ_j·H that member j's signature share for digest z must open:
@@ -56,7 +57,8 @@ public struct PresignaturePublic: Sendable, Equatable {
     func expectedShareCommitment(of signer: PartyIndex, digest z: Scalar) -> Point? {
         guard let claim = keyProducts[signer] else { return nil }
         let cb = ExponentPolynomial.evaluate(bCommitment, at: signer)
-        return (cb * z + claim.commitment * r) * wInverse + ExponentPolynomial.evaluate(maskCommitment, at: signer)
+        return (cb.timesPublic(z) + claim.commitment.timesPublic(r)).timesPublic(wInverse)
+            + ExponentPolynomial.evaluate(maskCommitment, at: signer)
     }
 
     /// Whether member j's P'_j is proven to commit to b_j·x_j.
@@ -74,8 +76,8 @@ public struct PresignaturePublic: Sendable, Equatable {
 /// same value cannot sign twice. Writing
 ///
 /// ```swift
-/// let first = try presignature.signatureShare(for: digestA, ledger: &ledger)
-/// let second = try presignature.signatureShare(for: digestB, ledger: &ledger)  // error: 'presignature' used after consume
+/// let first = try presignature.signatureShare(for: assignmentA, ledger: &ledger)
+/// let second = try presignature.signatureShare(for: assignmentB, ledger: &ledger)  // error: 'presignature' used after consume
 /// ```
 ///
 /// does not compile. The ledger adds the runtime guard for copies that the type system cannot see (a
@@ -99,12 +101,15 @@ public struct Presignature: ~Copyable, Sendable {
     public var id: PresignatureID { publicData.id }
 
     /// The one message of online signing: s_i = z·k⁻¹_i + r·(k⁻¹x)_i + ζ_i, with blinding
-    /// σ_i = z·γ_i + r·τ_i + ζ'_i (shares.md "Online signing"). Consumes the presignature; refuses an id the
-    /// ledger has seen or an epoch other than the ledger's. Constant-time in the secrets.
-    public consuming func signatureShare(for digest: [UInt8], ledger: inout PresignatureLedger) throws(MPCError)
-        -> SignatureShare
+    /// σ_i = z·γ_i + r·τ_i + ζ'_i (shares.md "Online signing"). Consumes the presignature and signs only the
+    /// digest that `assignment` binds to this presignature's id and epoch (consensus makes the assignment; two
+    /// digests signed with one R would reveal the key); the ledger refuses an id it has seen or another epoch.
+    /// Constant-time in the secrets.
+    public consuming func signatureShare(for assignment: PresignatureAssignment, ledger: inout PresignatureLedger)
+        throws(MPCError) -> SignatureShare
     {
-        guard digest.count == 32 else { throw .malformed("digest must be 32 bytes") }
+        guard assignment.id == id, assignment.epoch == publicData.epoch else { throw .assignmentMismatch }
+        let digest = assignment.digest
         try ledger.markUsed(id, epoch: publicData.epoch)
         let z = Scalar(reducing: digest)
         let r = publicData.r
@@ -112,6 +117,21 @@ public struct Presignature: ~Copyable, Sendable {
         let blinding = z * kInverse.blinding + r * keyProduct.blinding + mask.blinding
         return SignatureShare(
             presignatureID: id, epoch: publicData.epoch, signer: index, digest: digest, value: value, blinding: blinding)
+    }
+}
+
+/// Which digest a presignature signs: (id, digest, epoch), decided once by consensus (until the node exists, by
+/// the caller). `Presignature.signatureShare` refuses any presignature other than `id`.
+public struct PresignatureAssignment: Sendable, Equatable {
+    public let id: PresignatureID
+    public let digest: [UInt8]
+    public let epoch: UInt64
+
+    public init(id: PresignatureID, digest: [UInt8], epoch: UInt64) throws(MPCError) {
+        guard digest.count == 32 else { throw .malformed("digest must be 32 bytes") }
+        self.id = id
+        self.digest = digest
+        self.epoch = epoch
     }
 }
 
@@ -133,8 +153,8 @@ public struct PresignatureLedger: Sendable {
     public func hasUsed(_ id: PresignatureID) -> Bool { used.contains(id) }
 
     /// A new epoch: every presignature of the old epoch becomes unusable (their epoch no longer matches).
-    public mutating func advance(to newEpoch: UInt64) {
-        precondition(newEpoch > epoch)
+    public mutating func advance(to newEpoch: UInt64) throws(MPCError) {
+        guard newEpoch > epoch else { throw .staleEpoch(expected: epoch, got: newEpoch) }
         epoch = newEpoch
         used.removeAll()
     }

@@ -37,6 +37,14 @@ public enum MPCError: Error, Equatable, Sendable {
     case consistencyCheckFailed
     /// The encoding could not be decoded (truncated, trailing bytes, unknown version or tag, oversize).
     case decoding(String)
+    /// This member holds no valid share from a dealer that stayed qualified (its own complaint was not in the
+    /// agreed transcript in time). It cannot produce output for this session; others are unaffected.
+    case missingShare(dealer: PartyIndex)
+    /// The session stopped because a qualified dealer was proven to have dealt wrong shares after QUAL was
+    /// fixed (see `Misbehaviour.invalidShares`); the culprits are named, nothing is output.
+    case aborted(culprits: [PartyIndex])
+    /// `signatureShare` was asked for a digest, id or epoch other than the presignature's assignment.
+    case assignmentMismatch
 }
 
 /// A protocol violation, with the culprit named and enough context to re-check it from the broadcast
@@ -49,11 +57,16 @@ public enum Misbehaviour: Equatable, Sendable, Hashable {
     /// A dealer's commitments have the wrong shape, a zero sharing's constant is not the identity, or (when
     /// resharing) the constant term is not the dealer's public key share.
     case invalidCommitment(culprit: PartyIndex)
-    /// A dealer did not answer a complaint, or answered with a share that fails its own commitments.
-    case unansweredComplaint(culprit: PartyIndex, complainer: PartyIndex)
+    /// A dealer's encrypted shares to `complainer` do not decrypt or fail the dealer's commitments, as shown by
+    /// the complainer's disclosed key.
+    case invalidShares(culprit: PartyIndex, complainer: PartyIndex)
+    /// More than t proven complaints name this dealer (GJKR: disqualified; > t disclosed shares would fix its
+    /// secret).
+    case tooManyComplaints(culprit: PartyIndex)
     /// GJKR phase 2: the dealer's Feldman values disagree with a share that matches its Pedersen commitment.
     case inconsistentFeldmanReveal(culprit: PartyIndex)
-    /// A complaint backed by a share that does not match the accused dealer's commitments.
+    /// A complaint whose disclosed key has no valid proof, or whose disclosed shares are in fact correct (or, in
+    /// GJKR phase 2, a share that does not match the accused dealer's commitments).
     case falseComplaint(culprit: PartyIndex, dealer: PartyIndex)
     /// An opened value (a blinding share, or a product share) that is not what the commitments say.
     case invalidOpening(culprit: PartyIndex, instance: Int)
@@ -66,7 +79,8 @@ public enum Misbehaviour: Equatable, Sendable, Hashable {
     public var culprit: PartyIndex {
         switch self {
         case .equivocation(let c, _), .silent(let c, _), .invalidCommitment(let c),
-            .unansweredComplaint(let c, _), .inconsistentFeldmanReveal(let c), .falseComplaint(let c, _),
+            .invalidShares(let c, _), .tooManyComplaints(let c), .inconsistentFeldmanReveal(let c),
+            .falseComplaint(let c, _),
             .invalidOpening(let c, _), .invalidProductProof(let c, _), .invalidSignatureShare(let c):
             return c
         }

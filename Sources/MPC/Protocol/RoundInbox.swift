@@ -1,44 +1,42 @@
 import Secp256k1
 
 /// The messages a session has received, by round, with the checks every session applies before looking at
-/// a payload: right session, known sender, right recipient, no stale round, one broadcast per sender and
-/// round (a second, different one is equivocation and is remembered as such).
+/// a payload: right session, known sender, no stale round, one broadcast per sender and round (a second,
+/// different one is equivocation and is remembered as such), and the round-timeout votes.
 ///
-/// Messages for later rounds are kept: through a reliable broadcast, a faster member's next-round message
-/// can arrive before this member has closed its round.
+/// Messages for later rounds are kept: a corrupt member may broadcast early, and every honest member then
+/// files it at the same point of the agreed order, for the same round.
 struct RoundInbox: Sendable {
     let session: SessionID
     let roundsMax: Int
     private(set) var broadcasts: [Int: [PartyIndex: MPCPayload]] = [:]
-    private(set) var direct: [Int: [PartyIndex: MPCPayload]] = [:]
     /// Senders that sent two different broadcasts, per round.
     private(set) var equivocators: [Int: Set<PartyIndex>] = [:]
+    /// Members whose timer for a round fired, per round (in delivery order, distinct).
+    private(set) var timeoutVotes: [Int: Set<PartyIndex>] = [:]
 
     init(session: SessionID, roundsMax: Int) {
         self.session = session
         self.roundsMax = roundsMax
     }
 
-    /// Accepts a message for `currentRound` or later. `senders` are the members that speak in that round
-    /// and `me` is this party's index as a recipient in that round (nil if it receives nothing directly).
+    /// Accepts a broadcast for `currentRound` or later. `senders` are the members that speak in that round;
+    /// `voters` those whose timeout votes count.
     mutating func accept(
-        _ message: MPCMessage, currentRound: Int, senders: [PartyIndex], me: PartyIndex?
+        _ message: MPCMessage, currentRound: Int, senders: [PartyIndex], voters: [PartyIndex]
     ) throws(MPCError) -> Misbehaviour? {
         guard message.session == session else { throw .wrongSession }
-        guard message.round >= currentRound else {
+        guard message.round >= currentRound, message.round >= 1, message.round <= roundsMax else {
             throw .unexpectedRound(expected: currentRound, got: message.round)
         }
-        guard message.round <= roundsMax else { throw .unexpectedRound(expected: currentRound, got: message.round) }
-        guard senders.contains(message.sender) else { throw .unknownSender(message.sender) }
-        if let recipient = message.recipient {
-            guard recipient == me else { throw .wrongRecipient(recipient) }
-            if let previous = direct[message.round]?[message.sender] {
-                // A private message cannot be shown to others, so a second one is simply refused.
-                throw previous == message.payload ? .duplicate : .malformed("second direct message in a round")
-            }
-            direct[message.round, default: [:]][message.sender] = message.payload
+        // Protocol messages are all broadcast: shares travel encrypted inside dealings.
+        guard message.recipient == nil else { throw .unexpectedPayload(round: message.round) }
+        if case .roundTimeout = message.payload {
+            guard voters.contains(message.sender) else { throw .unknownSender(message.sender) }
+            guard timeoutVotes[message.round, default: []].insert(message.sender).inserted else { throw .duplicate }
             return nil
         }
+        guard senders.contains(message.sender) else { throw .unknownSender(message.sender) }
         if let previous = broadcasts[message.round]?[message.sender] {
             if previous == message.payload { throw .duplicate }
             equivocators[message.round, default: []].insert(message.sender)
@@ -57,23 +55,22 @@ struct RoundInbox: Sendable {
         equivocators[round]?.contains(sender) ?? false
     }
 
-    func directMessage(round: Int, from sender: PartyIndex) -> MPCPayload? {
-        direct[round]?[sender]
-    }
-
-    /// Whether every listed sender has broadcast in `round` (and, if listed, sent its direct message).
-    func hasAll(round: Int, broadcasters: [PartyIndex], directSenders: [PartyIndex] = []) -> Bool {
+    /// Whether `round` may close at this point of the agreed order: every listed sender has broadcast (or
+    /// equivocated), or `votesNeeded` distinct members voted that their timer fired.
+    func isClosed(round: Int, broadcasters: [PartyIndex], votesNeeded: Int) -> Bool {
+        if (timeoutVotes[round]?.count ?? 0) >= votesNeeded { return true }
         let b = broadcasts[round] ?? [:]
-        let d = direct[round] ?? [:]
-        return broadcasters.allSatisfy { b[$0] != nil } && directSenders.allSatisfy { d[$0] != nil }
+        return broadcasters.allSatisfy { b[$0] != nil }
     }
 }
 
-/// Clock bookkeeping shared by sessions.
+/// Clock bookkeeping shared by sessions: this member's own clock, used only to decide when to vote.
 struct SessionClock: Sendable {
     let timing: SessionTiming
     private(set) var started: Duration = .zero
     private(set) var roundStarted: Duration = .zero
+    /// Rounds this member has already voted to close.
+    private var voted: Set<Int> = []
 
     init(timing: SessionTiming) { self.timing = timing }
 
@@ -85,5 +82,11 @@ struct SessionClock: Sendable {
     mutating func nextRound(at now: Duration) { roundStarted = now }
 
     func isExpired(at now: Duration) -> Bool { now - started >= timing.sessionTimeout }
-    func roundTimedOut(at now: Duration) -> Bool { now - roundStarted >= timing.roundTimeout }
+
+    /// True once per round, when this member's round timer has fired: it should broadcast its vote.
+    mutating func shouldVote(round: Int, at now: Duration) -> Bool {
+        guard now - roundStarted >= timing.roundTimeout, !voted.contains(round) else { return false }
+        voted.insert(round)
+        return true
+    }
 }

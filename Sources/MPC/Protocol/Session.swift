@@ -48,10 +48,41 @@ public struct MPCMessage: Sendable, Equatable {
     public var isBroadcast: Bool { recipient == nil }
 }
 
-/// A dealer's public answer to a complaint: the complainer's shares, revealed.
-public struct ComplaintAnswer: Sendable, Equatable {
-    public let complainer: PartyIndex
-    public let shares: [VerifiableShare]
+/// A dealer's round-1 broadcast: commitments to every sharing it deals, and every receiver's shares encrypted
+/// to that receiver's identity key (ECIES: an ephemeral key E = e·G, ECDH with the receiver's key, HKDF-SHA256,
+/// ChaCha20-Poly1305; see `ShareEncryption`). Shares travel on the agreed broadcast, so a member that is late
+/// still finds them there, and a complaint can be judged by everyone from a disclosed key (`ShareDisclosure`)
+/// without any share being published in the clear.
+public struct Dealing: Sendable, Equatable {
+    public let commitments: [[Point]]
+    /// E = e·G, fresh per dealing.
+    public let ephemeralKey: Point
+    /// One ciphertext per receiver, in receiver order.
+    public let ciphertexts: [[UInt8]]
+
+    public init(commitments: [[Point]], ephemeralKey: Point, ciphertexts: [[UInt8]]) {
+        self.commitments = commitments
+        self.ephemeralKey = ephemeralKey
+        self.ciphertexts = ciphertexts
+    }
+}
+
+/// A complaint that proves itself: the complainer discloses the ECDH point S = sk·E of one dealer's ciphertext
+/// to it, with a Chaum–Pedersen proof that S uses its identity key. Everyone then decrypts that one ciphertext
+/// and checks the shares against the dealer's commitments: bad shares disqualify the dealer, good ones name the
+/// complainer (false complaint). S is specific to this dealing's ephemeral key, so nothing else is exposed; and
+/// an honest complainer only discloses shares from a cheating dealer, which the adversary had already.
+/// (ETHDKG, Schindler et al. 2019, disputes shares the same way.)
+public struct ShareDisclosure: Sendable, Equatable {
+    public let dealer: PartyIndex
+    public let sharedPoint: Point
+    public let proof: EqualityProof
+
+    public init(dealer: PartyIndex, sharedPoint: Point, proof: EqualityProof) {
+        self.dealer = dealer
+        self.sharedPoint = sharedPoint
+        self.proof = proof
+    }
 }
 
 /// GJKR phase-2 complaint: a share that matches the dealer's Pedersen commitment but not its Feldman values.
@@ -82,14 +113,10 @@ public struct PresignOpening: Sendable, Equatable {
 
 /// Every payload kind, by protocol step.
 public enum MPCPayload: Sendable, Equatable {
-    /// Broadcast: a dealer's commitment vectors, one per sharing it deals.
-    case commitments([[Point]])
-    /// Direct: a dealer's shares for the recipient, one per sharing, in the same order.
-    case shares([VerifiableShare])
-    /// Broadcast: the dealers whose shares failed for the sender (empty when all were good).
-    case complaints([PartyIndex])
-    /// Broadcast: a dealer's answers to the complaints against it.
-    case answers([ComplaintAnswer])
+    /// Broadcast: a dealer's commitments and encrypted shares.
+    case dealing(Dealing)
+    /// Broadcast: proven complaints against dealers whose shares failed for the sender (empty when all were good).
+    case complaints([ShareDisclosure])
     /// Broadcast (GJKR phase 2): a dealer's Feldman values a_j·G.
     case feldmanReveal([Point])
     /// Broadcast (GJKR phase 2): shares proving a dealer's Feldman values wrong (empty when none).
@@ -98,6 +125,13 @@ public enum MPCPayload: Sendable, Equatable {
     case reconstruction([ReconstructionShare])
     /// Broadcast: one opening per presignature instance.
     case presignOpenings([PresignOpening])
+    /// Broadcast (presignatures, instead of openings): proof that a qualified dealer's shares to the sender are
+    /// wrong, found only after QUAL shrank (cancelling errors); the batch then aborts naming that dealer.
+    case shareEvidence([ShareDisclosure])
+    /// Broadcast: the sender's round timer for `round` fired. A round closes for everyone at the agreed point
+    /// where t + 1 such votes (so at least one honest member's) have been delivered, unless every expected
+    /// message was delivered before.
+    case roundTimeout
     /// To the combiner (or broadcast): one signature share.
     case signatureShare(SignatureShare)
 }
@@ -109,9 +143,10 @@ public enum SessionStatus: Equatable, Sendable {
     case failed(MPCError)
 }
 
-/// Timing of a session, in the driver's clock (virtual time in simulations). A round closes when every
-/// expected message has arrived or after `roundTimeout`; a session that is still running after
-/// `sessionTimeout` fails with `sessionExpired`.
+/// Timing of a session, in the member's own clock (virtual time in simulations). `roundTimeout` after entering a
+/// round, a member broadcasts a `roundTimeout` vote; the round itself closes at an agreed point of the broadcast
+/// order (see `ReliableBroadcast`), never on a local timer. A session still running after `sessionTimeout` fails
+/// with `sessionExpired` (a local decision to give up, not an input to QUAL).
 public struct SessionTiming: Sendable, Equatable {
     public var roundTimeout: Duration
     public var sessionTimeout: Duration
@@ -131,20 +166,24 @@ public protocol MPCSession {
     var misbehaviour: [Misbehaviour] { get }
     /// First messages; `now` starts the clocks.
     mutating func start(now: Duration) -> [MPCMessage]
-    /// Takes one message. Malformed, stale and out-of-session messages are refused with a typed error and
-    /// change nothing.
+    /// Takes one message, broadcasts in the agreed order. Malformed, stale and out-of-session messages are
+    /// refused with a typed error and change nothing. A round closes inside `handle`, at the delivery that
+    /// completes it (every expected broadcast, or t + 1 timeout votes), so every honest member closes it at the
+    /// same point of the order and computes the same QUAL.
     mutating func handle(_ message: MPCMessage, now: Duration) throws(MPCError)
-    /// Closes the current round when it is complete or timed out, and returns the next round's messages.
+    /// Returns the messages produced by rounds that closed since the last call, plus this member's timeout vote
+    /// once its own clock says the round has run `roundTimeout`.
     mutating func tick(now: Duration) -> [MPCMessage]
 }
 
 /// The reliable broadcast that MPC sessions need and that the node provides with consensus: every message
-/// broadcast by a member is delivered to every honest member, and all honest members receive broadcasts in
-/// the same order. Dealer sets (GJKR's QUAL) are then a deterministic function of the delivered transcript,
-/// so honest members agree on them without a separate agreement step.
+/// broadcast by a member is delivered to every honest member, and every reader gets the same sequence (readers
+/// may lag, but never see a different order). Rounds close at points of this sequence (all expected inputs, or
+/// t + 1 timeout votes), so dealer sets (GJKR's QUAL) are a deterministic function of the delivered prefix and
+/// honest members agree on them without a separate agreement step, whatever their clocks say.
 public protocol ReliableBroadcast {
     /// Submits a broadcast message for ordering.
-    mutating func broadcast(_ message: MPCMessage)
-    /// The next message in the agreed order, if any.
-    mutating func nextDelivery() -> MPCMessage?
+    mutating func submit(_ message: MPCMessage)
+    /// The next message in the agreed order for `reader`, if it has arrived there.
+    mutating func nextDelivery(to reader: Int) -> MPCMessage?
 }

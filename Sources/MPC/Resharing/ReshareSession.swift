@@ -5,10 +5,9 @@ import Secp256k1
 /// anchors.md §3.6), with GJKR-style complaints.
 ///
 /// Round 1: every old member i Feldman-deals its share x_i with a degree-t′ polynomial to the new
-/// committee. The constant term of its commitment must be X_i, its public key share: a public check that
-/// stops an old member from shifting the key. Round 2: new members complain about bad or missing shares.
-/// Round 3 (only if someone complained): accused dealers reveal the disputed shares. QUAL is fixed from the
-/// broadcast transcript; S = the first t + 1 members of QUAL; new member j's share is
+/// committee, shares encrypted to the new members' identity keys inside its broadcast. The constant term of its
+/// commitment must be X_i, its public key share: a public check that stops an old member from shifting the key.
+/// Round 2: new members publish proven complaints (`DealingPhase`); QUAL is fixed from the agreed transcript; S = the first t + 1 members of QUAL; new member j's share is
 /// x′_j = Σ_{i∈S} λ_i^S·s_{ij}, and X′_j = Σ_{i∈S} λ_i^S·A_i(j). Everyone checks Σ λ_i X_i = X.
 ///
 /// The new shares belong to epoch e + 1: presignatures and signature shares of epoch e no longer match
@@ -27,20 +26,32 @@ public struct ReshareSession: MPCSession {
     private var clock: SessionClock
     private var phase: DealingPhase
     private var rng: any RandomNumberGenerator
-    private var myDealt: [PartyIndex: [VerifiableShare]] = [:]
+    private var outbox: [MPCMessage] = []
     private var resultShare: KeyShare?
     private var resultPublic: KeyPublicData?
 
-    enum Round { static let deal = 1, complaints = 2, answers = 3 }
+    enum Round { static let deal = 1, complaints = 2 }
 
     private var oldMembers: [PartyIndex] { Array(1...oldKey.committeeSize) }
     private var newMembers: [PartyIndex] { newParameters.members }
 
-    /// `oldShare` for a member of the old committee, `newIndex` for a member of the new one (a node in both
-    /// gives both).
+    /// A node's session: randomness from the system CSPRNG. `oldShare` for a member of the old committee,
+    /// `newIndex` and `identity` for a member of the new one (a node in both gives both); `newIdentities` are
+    /// the new members' identity public keys in index order.
     public init(
         session: SessionID, oldKey: KeyPublicData, newParameters: CommitteeParameters, oldShare: KeyShare?,
-        newIndex: PartyIndex?, timing: SessionTiming = SessionTiming(), rng: some RandomNumberGenerator
+        newIndex: PartyIndex?, identity: MemberIdentity?, newIdentities: [Point], timing: SessionTiming = SessionTiming()
+    ) throws(MPCError) {
+        try self.init(
+            session: session, oldKey: oldKey, newParameters: newParameters, oldShare: oldShare, newIndex: newIndex,
+            identity: identity, newIdentities: newIdentities, timing: timing, rng: SystemRandomNumberGenerator())
+    }
+
+    /// Simulations and tests: randomness from an injected (seeded) generator.
+    init(
+        session: SessionID, oldKey: KeyPublicData, newParameters: CommitteeParameters, oldShare: KeyShare?,
+        newIndex: PartyIndex?, identity: MemberIdentity?, newIdentities: [Point], timing: SessionTiming = SessionTiming(),
+        rng: some RandomNumberGenerator
     ) throws(MPCError) {
         guard oldShare != nil || newIndex != nil else { throw .invalidParameters("neither old nor new member") }
         if let oldShare, oldShare.publicData != oldKey { throw .staleEpoch(expected: oldKey.epoch, got: oldShare.epoch) }
@@ -50,14 +61,14 @@ public struct ReshareSession: MPCSession {
         self.newParameters = newParameters
         self.oldShare = oldShare
         self.newIndex = newIndex
-        inbox = RoundInbox(session: session, roundsMax: Round.answers)
+        inbox = RoundInbox(session: session, roundsMax: Round.complaints)
         clock = SessionClock(timing: timing)
         var required: [PartyIndex: Point] = [:]
         for i in 1...oldKey.committeeSize { required[i] = oldKey.publicShare(of: i) }
-        phase = DealingPhase(
-            specs: [SharingSpec(degree: newParameters.threshold, hiding: false, zeroConstant: false)],
-            dealers: Array(1...oldKey.committeeSize), receivers: newParameters.members, me: newIndex,
-            requiredConstants: required)
+        phase = try DealingPhase(
+            session: session, specs: [SharingSpec(degree: newParameters.threshold, hiding: false, zeroConstant: false)],
+            dealers: Array(1...oldKey.committeeSize), receivers: newParameters.members, receiverKeys: newIdentities,
+            me: newIndex, identity: identity, faultyMax: newParameters.threshold, requiredConstants: required)
         self.rng = rng
     }
 
@@ -66,14 +77,23 @@ public struct ReshareSession: MPCSession {
     /// The new public data (everyone), once finished.
     public var newPublicData: KeyPublicData? { resultPublic }
 
+    /// Shares this member decrypted, by dealer (tests look for them on the wire).
+    var receivedSharesForTesting: [PartyIndex: [VerifiableShare]] { phase.myShares }
+
     public mutating func start(now: Duration) -> [MPCMessage] {
+        guard round == 0 else { return [] }
         clock.start(at: now)
         round = Round.deal
-        guard let oldShare else { return [] }
-        let dealt = DealingPhase.deal(specs: phase.specs, secrets: [oldShare.secret], receivers: newMembers, using: &rng)
-        myDealt = dealt.shares
-        var out = [message(from: oldShare.index, recipient: nil, .commitments(dealt.commitments))]
-        for j in newMembers { out.append(message(from: oldShare.index, recipient: j, .shares(dealt.shares[j]!))) }
+        var out: [MPCMessage] = []
+        if let oldShare {
+            let dealt = DealingPhase.deal(
+                session: sessionID, dealer: oldShare.index, specs: phase.specs, secrets: [oldShare.secret],
+                receivers: newMembers, receiverKeys: phase.receiverKeys, using: &rng)
+            out.append(message(from: oldShare.index, .dealing(dealt.dealing)))
+        }
+        closeAgreedRounds(now: now)
+        out += outbox
+        outbox = []
         return out
     }
 
@@ -81,73 +101,56 @@ public struct ReshareSession: MPCSession {
         guard status == .running else { throw .sessionFinished }
         guard !clock.isExpired(at: now) else { throw .sessionExpired }
         let senders: [PartyIndex]
-        switch (message.round, message.payload, message.recipient) {
-        case (Round.deal, .commitments(let v), nil):
-            guard v.count == 1, v[0].count == newParameters.threshold + 1 else { throw .malformed("commitment shape") }
+        switch (message.round, message.payload) {
+        case (_, .roundTimeout): senders = newMembers
+        case (Round.deal, .dealing(let d)):
+            guard d.commitments.count == 1, d.commitments[0].count == newParameters.threshold + 1 else {
+                throw .malformed("commitment shape")
+            }
             senders = oldMembers
-        case (Round.deal, .shares(let s), .some):
-            guard s.count == 1 else { throw .malformed("share count") }
-            senders = oldMembers
-        case (Round.complaints, .complaints, nil): senders = newMembers
-        case (Round.answers, .answers, nil): senders = oldMembers
+        case (Round.complaints, .complaints): senders = newMembers
         default: throw .unexpectedPayload(round: message.round)
         }
-        if let found = try inbox.accept(message, currentRound: round, senders: senders, me: newIndex) {
+        if let found = try inbox.accept(message, currentRound: max(round, 1), senders: senders, voters: newMembers) {
             record(found)
         }
-    }
-
-    public var isRoundComplete: Bool {
-        switch round {
-        case Round.deal:
-            return inbox.hasAll(round: round, broadcasters: oldMembers, directSenders: newIndex == nil ? [] : oldMembers)
-        case Round.complaints: return inbox.hasAll(round: round, broadcasters: newMembers)
-        default:
-            return inbox.hasAll(round: round, broadcasters: phase.qualified.filter { !phase.complainers(of: $0).isEmpty })
-        }
+        closeAgreedRounds(now: now)
     }
 
     public mutating func tick(now: Duration) -> [MPCMessage] {
-        guard status == .running, round > 0 else { return [] }
+        guard round > 0 else { return [] }
+        var out = outbox
+        outbox = []
+        guard status == .running else { return out }
         if clock.isExpired(at: now) {
             status = .failed(.sessionExpired)
-            return []
+            return out
         }
-        guard isRoundComplete || clock.roundTimedOut(at: now) else { return [] }
-        clock.nextRound(at: now)
-        switch round {
-        case Round.deal:
-            for found in phase.collectDealings(from: oldMembers, round: Round.deal, inbox: inbox) { record(found) }
-            round = Round.complaints
-            guard let newIndex else { return [] }
-            return [message(from: newIndex, recipient: nil, .complaints(phase.badDealers(optimistic: false)))]
-        case Round.complaints:
-            for member in newMembers {
-                if case .complaints(let accused)? = inbox.broadcast(round: Round.complaints, from: member) {
-                    try? phase.acceptComplaints(from: member, against: accused)
+        // New members vote (their t′ bounds the faulty voters); old-only members follow the transcript.
+        if let newIndex, clock.shouldVote(round: round, at: now) { out.append(message(from: newIndex, .roundTimeout)) }
+        return out
+    }
+
+    /// Closes every round that the agreed transcript has closed (see `ReliableBroadcast`).
+    private mutating func closeAgreedRounds(now: Duration) {
+        while status == .running, round > 0,
+            inbox.isClosed(
+                round: round, broadcasters: round == Round.deal ? oldMembers : newMembers,
+                votesNeeded: newParameters.threshold + 1)
+        {
+            clock.nextRound(at: now)
+            switch round {
+            case Round.deal:
+                phase.collectDealings(round: Round.deal, inbox: inbox).forEach { record($0) }
+                round = Round.complaints
+                if let newIndex {
+                    let accused = phase.badDealers(optimistic: false)
+                    outbox.append(message(from: newIndex, .complaints(phase.disclosures(against: accused, using: &rng))))
                 }
-            }
-            guard phase.needsAnswers else {
+            default:
+                phase.collectComplaints(round: Round.complaints, inbox: inbox).forEach { record($0) }
                 finish()
-                return []
             }
-            round = Round.answers
-            guard let oldShare, phase.qualified.contains(oldShare.index) else { return [] }
-            let accusers = phase.complainers(of: oldShare.index)
-            guard !accusers.isEmpty else { return [] }
-            let list = accusers.map { ComplaintAnswer(complainer: $0, shares: myDealt[$0]!) }
-            return [message(from: oldShare.index, recipient: nil, .answers(list))]
-        case Round.answers:
-            for dealer in phase.qualified {
-                if case .answers(let list)? = inbox.broadcast(round: Round.answers, from: dealer) {
-                    try? phase.acceptAnswers(from: dealer, list)
-                }
-            }
-            phase.resolveComplaints().forEach { record($0) }
-            finish()
-            return []
-        default:
-            return []
         }
     }
 
@@ -161,9 +164,11 @@ public struct ReshareSession: MPCSession {
         let dealers = Array(qualified.prefix(needed))
         let lambdas = Lagrange.coefficients(for: dealers)
         // Σ λ_i·A_i, coefficient by coefficient: the Feldman commitment of the new sharing of x.
-        let scaled = zip(lambdas, dealers).map { lambda, dealer in phase.commitments[dealer]![0].map { $0 * lambda } }
+        let scaled = zip(lambdas, dealers).compactMap { lambda, dealer in
+            phase.dealings[dealer]?.commitments[0].map { $0.timesPublic(lambda) }
+        }
         let combined = ExponentPolynomial.sum(scaled)
-        guard combined[0] == oldKey.publicKey else {
+        guard scaled.count == needed, combined.first == oldKey.publicKey else {
             status = .failed(.consistencyCheckFailed)
             return
         }
@@ -174,7 +179,13 @@ public struct ReshareSession: MPCSession {
         resultPublic = publicData
         if let newIndex {
             var secret = Scalar.zero
-            for (lambda, dealer) in zip(lambdas, dealers) { secret += lambda * phase.myShares[dealer]![0].value }
+            for (lambda, dealer) in zip(lambdas, dealers) {
+                guard let share = phase.myShares[dealer]?[0] else {
+                    status = .failed(.missingShare(dealer: dealer))
+                    return
+                }
+                secret += lambda * share.value
+            }
             guard Point.generatorMultiple(secret) == publicData.publicShare(of: newIndex) else {
                 status = .failed(.consistencyCheckFailed)
                 return
@@ -184,14 +195,15 @@ public struct ReshareSession: MPCSession {
         status = .finished
     }
 
+    /// Records a violation; an old member that equivocates its dealing leaves QUAL (fixed at round 2's close).
     private mutating func record(_ m: Misbehaviour) {
         if !misbehaviour.contains(m) { misbehaviour.append(m) }
-        if case .equivocation(let culprit, let round) = m, round != Round.complaints {
+        if case .equivocation(let culprit, let round) = m, round == Round.deal {
             phase.disqualify(culprit, because: m)
         }
     }
 
-    private func message(from sender: PartyIndex, recipient: PartyIndex?, _ payload: MPCPayload) -> MPCMessage {
-        MPCMessage(session: sessionID, sender: sender, recipient: recipient, round: round, payload: payload)
+    private func message(from sender: PartyIndex, _ payload: MPCPayload) -> MPCMessage {
+        MPCMessage(session: sessionID, sender: sender, recipient: nil, round: round, payload: payload)
     }
 }

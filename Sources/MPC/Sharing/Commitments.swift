@@ -20,7 +20,7 @@ public enum ExponentPolynomial {
                 terms.append(coefficients[j])
                 accumulator = Point.sum(terms)
             } else {
-                accumulator = accumulator * x + coefficients[j]
+                accumulator = accumulator.timesPublic(x) + coefficients[j]
             }
             j -= 1
         }

@@ -40,7 +40,7 @@ public enum Lagrange {
     public static func interpolate(indices: [PartyIndex], points: [Point]) -> Point {
         precondition(indices.count == points.count)
         let lambdas = coefficients(for: indices)
-        return Point.sum(zip(lambdas, points).map { $1 * $0 })
+        return Point.sum(zip(lambdas, points).map { $1.timesPublic($0) })
     }
 
     /// Whether the values lie on one polynomial of degree ≤ `degree` (needs more than degree + 1 values to say

@@ -47,9 +47,14 @@ public struct VerifiableShare: Sendable, Equatable {
         self.blinding = blinding
     }
 
-    /// value·G + blinding·H. Constant-time in both.
+    /// value·G + blinding·H. Constant-time in both (the blinding goes through `timesSecret`).
     public var commitment: Point {
-        Point.generatorMultiple(value) + PedersenGenerator.h * blinding
+        Point.generatorMultiple(value) + PedersenGenerator.h.timesSecret(blinding)
+    }
+
+    /// value·G + blinding·H for public scalars (proof responses): the variable-time multiplication.
+    public static func publicCommitment(value: Scalar, blinding: Scalar) -> Point {
+        Point.generatorMultiple(value) + PedersenGenerator.h.timesPublic(blinding)
     }
 
     public static func + (a: VerifiableShare, b: VerifiableShare) -> VerifiableShare {

@@ -1,66 +1,67 @@
 import Crypto
 import Secp256k1
 
-/// Non-interactive proof that a Pedersen commitment C commits to the product of the values committed in A
-/// and B: the three-move protocol of Gennaro, Rabin and Rabin (PODC 1998, "Simplified VSS and fast-track
-/// multiparty computations", appendix), made non-interactive with Fiat–Shamir, as RZL's multiply-and-open
-/// uses it (renvm.md §2.6).
+/// Non-interactive proof that a Pedersen commitment C commits to the product of the value committed in A and
+/// the value committed in B: the three-move protocol of Gennaro, Rabin and Rabin (PODC 1998, "Simplified VSS
+/// and fast-track multiparty computations", appendix), made non-interactive with Fiat–Shamir, as RZL's
+/// multiply-and-open uses it (renvm.md §2.6).
 ///
-/// Statement: A = a·G + α·H, B = b·G + β·H, C = ab·G + γ·H. Since C = a·B + (γ − aβ)·H, the prover shows
-/// it knows an opening (a, α) of A, an opening (b, β) of B, and that C − a·B is a multiple of H, with the
-/// same a in both places.
+/// Statement: A = a·G + α·H, B = b·G + β·H, C = ab·G + γ·H. Since C = a·B + (γ − aβ)·H, the prover shows it
+/// knows an opening (a, α) of A and that C − a·B is a multiple of H, with the same a in both places. That is
+/// the whole statement: GRR98's third part (a proof of knowledge of B's opening) is dropped, because B is
+/// binding and already fixed by public data (a summed commitment, or the Feldman value X_i). Dropping it saves
+/// two multiplications per proof and, for the key product (B = X_i), means the proof never uses x_i: a repeated
+/// nonce could otherwise have leaked the long-term share. Extraction from two challenges e ≠ e′ gives
+/// a = Δy/Δe from the first equation and C = a·B + (Δw₂/Δe)·H from the second.
 ///
 /// Transcript hashing (lessons of TSSHOCK, anchors.md §5): a fixed domain tag, the caller's context bytes
 /// (session, instance, prover) length-prefixed, then every point in a fixed 33-byte encoding, in a fixed
 /// order. No variable-length field is left ambiguous.
 public struct ProductProof: Sendable, Equatable {
-    public let m: Point, m1: Point, m2: Point
-    public let y: Scalar, w: Scalar, z: Scalar, w1: Scalar, w2: Scalar
+    public let m: Point, m2: Point
+    public let y: Scalar, w: Scalar, w2: Scalar
 
-    public init(m: Point, m1: Point, m2: Point, y: Scalar, w: Scalar, z: Scalar, w1: Scalar, w2: Scalar) {
-        (self.m, self.m1, self.m2) = (m, m1, m2)
-        (self.y, self.w, self.z, self.w1, self.w2) = (y, w, z, w1, w2)
+    public init(m: Point, m2: Point, y: Scalar, w: Scalar, w2: Scalar) {
+        (self.m, self.m2) = (m, m2)
+        (self.y, self.w, self.w2) = (y, w, w2)
     }
 
-    static let tag = Array("darknode/mpc/product-proof/v1".utf8)
+    static let tag = Array("darknode/mpc/product-proof/v2".utf8)
 
-    /// Proves that `c` commits to a·b. Constant-time in the secrets (libsecp256k1 multiplications, Montgomery
-    /// scalar arithmetic).
+    /// Proves that `c` commits to a·b, given the opening (a, α) of A, the blinding β of B and γ of C.
+    /// Constant-time in the secrets (generator multiplication and `timesSecret`, Montgomery scalar arithmetic).
     public static func prove(
-        a: VerifiableShare, b: VerifiableShare, productBlinding gamma: Scalar,
+        a: VerifiableShare, bBlinding beta: Scalar, productBlinding gamma: Scalar,
         commitments: (a: Point, b: Point, c: Point), context: [UInt8],
         using rng: inout some RandomNumberGenerator
     ) -> ProductProof {
         let d = Scalar.random(using: &rng), s = Scalar.random(using: &rng)
-        let x = Scalar.random(using: &rng), s1 = Scalar.random(using: &rng)
         let s2 = Scalar.random(using: &rng)
-        let h = PedersenGenerator.h
         let m = VerifiableShare(value: d, blinding: s).commitment
-        let m1 = VerifiableShare(value: x, blinding: s1).commitment
-        let m2 = commitments.b * d + h * s2
-        let e = challenge(context: context, commitments: commitments, m: m, m1: m1, m2: m2)
+        let m2 = commitments.b.timesSecret(d) + PedersenGenerator.h.timesSecret(s2)
+        let e = challenge(context: context, commitments: commitments, m: m, m2: m2)
         return ProductProof(
-            m: m, m1: m1, m2: m2, y: d + e * a.value, w: s + e * a.blinding, z: x + e * b.value,
-            w1: s1 + e * b.blinding, w2: s2 + e * (gamma - a.value * b.blinding))
+            m: m, m2: m2, y: d + e * a.value, w: s + e * a.blinding, w2: s2 + e * (gamma - a.value * beta))
     }
 
     /// Checks the proof against public commitments. Variable-time (public data).
     public func verify(commitments: (a: Point, b: Point, c: Point), context: [UInt8]) -> Bool {
-        let e = ProductProof.challenge(context: context, commitments: commitments, m: m, m1: m1, m2: m2)
+        let e = ProductProof.challenge(context: context, commitments: commitments, m: m, m2: m2)
         let h = PedersenGenerator.h
-        guard VerifiableShare(value: y, blinding: w).commitment == m + commitments.a * e else { return false }
-        guard VerifiableShare(value: z, blinding: w1).commitment == m1 + commitments.b * e else { return false }
-        return commitments.b * y + h * w2 == m2 + commitments.c * e
+        guard VerifiableShare.publicCommitment(value: y, blinding: w) == m + commitments.a.timesPublic(e) else {
+            return false
+        }
+        return commitments.b.timesPublic(y) + h.timesPublic(w2) == m2 + commitments.c.timesPublic(e)
     }
 
-    static func challenge(
-        context: [UInt8], commitments: (a: Point, b: Point, c: Point), m: Point, m1: Point, m2: Point
-    ) -> Scalar {
+    static func challenge(context: [UInt8], commitments: (a: Point, b: Point, c: Point), m: Point, m2: Point)
+        -> Scalar
+    {
         var hasher = SHA256()
         hasher.update(data: tag)
         hasher.update(data: Wire.lengthPrefix(context.count))
         hasher.update(data: context)
-        for point in [commitments.a, commitments.b, commitments.c, m, m1, m2] {
+        for point in [commitments.a, commitments.b, commitments.c, m, m2] {
             hasher.update(data: Wire.fixedPoint(point))
         }
         return Scalar(reducing: Array(hasher.finalize()))

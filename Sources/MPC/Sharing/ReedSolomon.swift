@@ -28,9 +28,9 @@ public enum ReedSolomon {
         // Fast path: all values consistent.
         if Lagrange.areConsistent(indices: indices, values: values, degree: degree) {
             let basis = Array(0...degree)
-            return Decoding(
-                coefficients: interpolateCoefficients(xs: basis.map { xs[$0] }, ys: basis.map { values[$0] }),
-                wrongIndices: [])
+            guard let coefficients = interpolateCoefficients(xs: basis.map { xs[$0] }, ys: basis.map { values[$0] })
+            else { return nil }
+            return Decoding(coefficients: coefficients, wrongIndices: [])
         }
         guard errorsMax > 0 else { return nil }
         let e = errorsMax
@@ -62,8 +62,9 @@ public enum ReedSolomon {
         return Decoding(coefficients: f, wrongIndices: wrong)
     }
 
-    /// Coefficients of the unique polynomial of degree < xs.count through the points (Newton's form).
-    static func interpolateCoefficients(xs: [Scalar], ys: [Scalar]) -> [Scalar] {
+    /// Coefficients of the unique polynomial of degree < xs.count through the points (Lagrange basis). Nil if
+    /// two xs coincide.
+    static func interpolateCoefficients(xs: [Scalar], ys: [Scalar]) -> [Scalar]? {
         var result = [Scalar](repeating: .zero, count: xs.count)
         for i in xs.indices {
             // Basis polynomial L_i = Π_{j≠i} (x − x_j)/(x_i − x_j), accumulated as coefficients.
@@ -78,7 +79,8 @@ public enum ReedSolomon {
                 basis = next
                 denominator *= xs[i] - xs[j]
             }
-            let scale = ys[i] * (try! denominator.inverse())
+            guard let inverse = try? denominator.inverse() else { return nil }
+            let scale = ys[i] * inverse
             for k in basis.indices { result[k] += basis[k] * scale }
         }
         return result
@@ -91,7 +93,7 @@ public enum ReedSolomon {
         for column in 0..<unknowns where row < matrix.count {
             guard let pivot = (row..<matrix.count).first(where: { !matrix[$0][column].isZeroVar }) else { continue }
             matrix.swapAt(row, pivot)
-            let inverse = try! matrix[row][column].inverse()
+            guard let inverse = try? matrix[row][column].inverse() else { return nil }
             for k in column...unknowns { matrix[row][k] *= inverse }
             for other in 0..<matrix.count where other != row && !matrix[other][column].isZeroVar {
                 let factor = matrix[other][column]

@@ -85,7 +85,7 @@ public struct SignatureCombiner: Sendable {
         // Pessimistic path: check every unchecked share, name the bad ones, retry with the good ones.
         for signer in usable where !checked.contains(signer) {
             checked.insert(signer)
-            if !isValid(shares[signer]!) {
+            if let share = shares[signer], !isValid(share) {
                 rejected.insert(signer)
                 misbehaviour.append(.invalidSignatureShare(culprit: signer))
             }
@@ -108,7 +108,10 @@ public struct SignatureCombiner: Sendable {
     private mutating func attempt(with signers: [PartyIndex]) -> ThresholdSignature? {
         let lambdas = lagrange.coefficients(for: signers)
         var s = Scalar.zero
-        for (lambda, signer) in zip(lambdas, signers) { s += lambda * shares[signer]!.value }
+        for (lambda, signer) in zip(lambdas, signers) {
+            guard let share = shares[signer] else { return nil }
+            s += lambda * share.value
+        }
         guard !s.isZeroVar else { return nil }
         var signature = ECDSASignature(r: presignature.r, s: s)
         var recoveryID = presignature.baseRecoveryID
@@ -116,7 +119,8 @@ public struct SignatureCombiner: Sendable {
             signature = signature.normalized
             recoveryID ^= 1
         }
-        guard key.key.isValidSignature(signature, for: digest) else { return nil }
-        return ThresholdSignature(signature: signature, recoveryID: recoveryID, publicKey: key.key, digest: digest)
+        guard let publicKey = try? PublicKey(point: key.publicKey), publicKey.isValidSignature(signature, for: digest)
+        else { return nil }
+        return ThresholdSignature(signature: signature, recoveryID: recoveryID, publicKey: publicKey, digest: digest)
     }
 }

@@ -1,109 +1,126 @@
 import Secp256k1
 
+/// One simulated member's view of time and of the broadcast.
+public struct NodeClock: Sendable, Equatable {
+    /// When the member starts the session, in global time (it learned of it later than others).
+    public var startDelay: Duration
+    /// How fast its clock runs, in parts per million too fast (negative: too slow).
+    public var driftPPM: Int
+    /// How long after being ordered a broadcast reaches it (a slow link or a busy node).
+    public var lag: Duration
+
+    public init(startDelay: Duration = .zero, driftPPM: Int = 0, lag: Duration = .zero) {
+        self.startDelay = startDelay
+        self.driftPPM = driftPPM
+        self.lag = lag
+    }
+
+    /// The member's local reading at global time `now` (zero when it starts).
+    func local(at now: Duration) -> Duration {
+        let elapsed = now - startDelay
+        return elapsed + elapsed * driftPPM / 1_000_000
+    }
+}
+
 /// An in-process network for MPC sessions, for tests, the `mpc simulate` command and benchmarks.
 ///
-/// Broadcasts go through `OrderedBroadcast`, a single FIFO queue that hands every broadcast to every
-/// participant in one global order (the reliable-broadcast guarantee the node gets from consensus); direct
-/// messages go to one participant. Time is virtual: when a round stalls (someone is silent), the clock jumps
-/// by the round timeout. Byzantine behaviour is injected by rewriting a participant's outgoing messages.
-/// Pure and deterministic, with no dependency on the MPC sessions' internals, so it can move to
-/// SimulationSupport later.
+/// Every message goes through `OrderedBroadcast`, one agreed log that each member reads in order (the
+/// reliable-broadcast guarantee the node gets from consensus), possibly late (`NodeClock.lag`). Each member has
+/// its own clock (`NodeClock`: start delay, drift); global time advances in steps of a fiftieth of the round
+/// timeout while nobody can make progress. Byzantine behaviour is injected by rewriting a member's outgoing
+/// messages. Pure and deterministic.
 public struct LocalNetwork<Session: MPCSession> {
     /// Rewrites a participant's outgoing message into what it actually sends (nothing, a corrupted copy, two
     /// conflicting copies, …).
     public typealias Behaviour = (MPCMessage) -> [MPCMessage]
 
     public var sessions: [Session]
+    /// Global (virtual) time.
     public private(set) var now: Duration = .zero
     public let roundTimeout: Duration
-    /// Participant slot of a direct message's recipient (nil drops it).
-    private let route: (MPCMessage) -> Int?
     /// Byzantine rewrites, by participant slot.
     public var behaviours: [Int: Behaviour] = [:]
+    /// Per-member clocks and lags, by participant slot (default: all equal, no lag).
+    public var clocks: [Int: NodeClock] = [:]
     /// Messages a session refused, with the reason (malformed, stale, duplicate …).
     public private(set) var refusals: [(slot: Int, error: MPCError)] = []
     private var broadcast = OrderedBroadcast()
-    private var direct: [(slot: Int, message: MPCMessage)] = []
 
-    /// `route` maps a direct message to the participant slot it is for; by default recipient i is slot i − 1.
-    public init(sessions: [Session], roundTimeout: Duration, route: ((MPCMessage) -> Int?)? = nil) {
+    public init(sessions: [Session], roundTimeout: Duration) {
         self.sessions = sessions
         self.roundTimeout = roundTimeout
-        self.route = route ?? { $0.recipient.map { $0 - 1 } }
     }
 
-    /// Runs every session to completion (or failure), at most `stepsMax` delivery rounds.
-    public mutating func run(stepsMax: Int = 64) {
-        for slot in sessions.indices { send(sessions[slot].start(now: now), from: slot) }
-        var steps = 0
-        while steps < stepsMax, sessions.contains(where: { $0.status == .running }) {
-            steps += 1
-            deliverAll()
-            var sent = false
-            for slot in sessions.indices {
-                let out = sessions[slot].tick(now: now)
-                sent = sent || !out.isEmpty
-                send(out, from: slot)
+    /// Everything that was broadcast, in the agreed order (what a party would replay).
+    public var transcript: [MPCMessage] { broadcast.log.map { $0.message } }
+
+    /// Runs every session until none is running, at most `stepsMax` time steps.
+    public mutating func run(stepsMax: Int = 20_000) {
+        var started = [Bool](repeating: false, count: sessions.count)
+        let step = roundTimeout / 50
+        for _ in 0..<stepsMax {
+            for slot in sessions.indices where !started[slot] && now >= clock(slot).startDelay {
+                started[slot] = true
+                send(sessions[slot].start(now: clock(slot).local(at: now)), from: slot)
             }
-            if !sent && !hasPendingMessages {
-                // Nobody could close their round: let the round timers fire.
-                now += roundTimeout
-                for slot in sessions.indices { send(sessions[slot].tick(now: now), from: slot) }
+            var progressed = true
+            while progressed {
+                progressed = false
+                for slot in sessions.indices where started[slot] {
+                    let local = clock(slot).local(at: now)
+                    while let message = broadcast.nextDelivery(to: slot, orderedBy: now - clock(slot).lag) {
+                        deliver(message, to: slot, at: local)
+                    }
+                    let out = sessions[slot].tick(now: local)
+                    if !out.isEmpty { progressed = true }
+                    send(out, from: slot)
+                }
             }
+            if started.allSatisfy({ $0 }) && !sessions.contains(where: { $0.status == .running }) { return }
+            now += step
         }
     }
 
-    private var hasPendingMessages: Bool { broadcast.hasPending || !direct.isEmpty }
+    private func clock(_ slot: Int) -> NodeClock { clocks[slot] ?? NodeClock() }
 
     private mutating func send(_ messages: [MPCMessage], from slot: Int) {
         for original in messages {
             for message in behaviours[slot].map({ $0(original) }) ?? [original] {
-                if message.isBroadcast {
-                    broadcast.broadcast(message)
-                } else if let target = route(message) {
-                    direct.append((target, message))
-                }
+                broadcast.submit(message, at: now)
             }
         }
     }
 
-    private mutating func deliverAll() {
-        for (slot, message) in direct where sessions.indices.contains(slot) {
-            deliver(message, to: slot)
-        }
-        direct.removeAll()
-        while let message = broadcast.nextDelivery() {
-            for slot in sessions.indices { deliver(message, to: slot) }
-        }
-    }
-
-    private mutating func deliver(_ message: MPCMessage, to slot: Int) {
+    private mutating func deliver(_ message: MPCMessage, to slot: Int, at local: Duration) {
         do {
-            try sessions[slot].handle(message, now: now)
+            try sessions[slot].handle(message, now: local)
         } catch {
             refusals.append((slot, error))
         }
     }
 }
 
-/// The reliable broadcast of the simulation: one queue, one order for everyone.
+/// The reliable broadcast of the simulation: one log, one order, a read position per reader.
 public struct OrderedBroadcast: ReliableBroadcast {
-    private var queue: [MPCMessage] = []
-    private var head = 0
+    private(set) var log: [(at: Duration, message: MPCMessage)] = []
+    private var cursors: [Int: Int] = [:]
 
     public init() {}
 
-    public mutating func broadcast(_ message: MPCMessage) { queue.append(message) }
+    public mutating func submit(_ message: MPCMessage) { submit(message, at: .zero) }
 
-    public mutating func nextDelivery() -> MPCMessage? {
-        guard head < queue.count else {
-            queue.removeAll(keepingCapacity: true)
-            head = 0
-            return nil
-        }
-        head += 1
-        return queue[head - 1]
+    /// Appends a message ordered at global time `at`.
+    mutating func submit(_ message: MPCMessage, at time: Duration) { log.append((time, message)) }
+
+    public mutating func nextDelivery(to reader: Int) -> MPCMessage? {
+        nextDelivery(to: reader, orderedBy: .seconds(Int64.max / 2))
     }
 
-    public var hasPending: Bool { head < queue.count }
+    /// The reader's next message, if it was ordered no later than `time` (lagging readers see a prefix).
+    mutating func nextDelivery(to reader: Int, orderedBy time: Duration) -> MPCMessage? {
+        let position = cursors[reader, default: 0]
+        guard position < log.count, log[position].at <= time else { return nil }
+        cursors[reader] = position + 1
+        return log[position].message
+    }
 }

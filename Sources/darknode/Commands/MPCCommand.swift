@@ -30,7 +30,7 @@ struct MPCSimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Run key generation, presignatures and signatures for N simulated nodes with threshold T.")
 
-    @Option(help: "Committee size n (n ≥ 3t + 1).")
+    @Option(help: "Committee size n (n = 3t + 1).")
     var nodes: Int
 
     @Option(help: "Threshold t: tolerated faulty nodes; 2t + 1 signers sign.")
@@ -52,7 +52,7 @@ struct MPCSimulateCommand: ParsableCommand {
 
         var start = clock.now
         var cpuStart = processCPUMilliseconds()
-        let keygen = MPCSimulation.generateKey(parameters: parameters, rng: &rng)
+        let keygen = try MPCSimulation.generateKey(parameters: parameters, rng: &rng)
         let keygenTime = clock.now - start
         let keygenCPU = processCPUMilliseconds() - cpuStart
         let shares = keygen.sessions.compactMap(\.keyShare)
@@ -78,8 +78,9 @@ struct MPCSimulateCommand: ParsableCommand {
             var batch = presign.sessions[slot].takePresignatures()
             for k in digests.indices {
                 guard let presignature = batch.next() else { throw ValidationError("missing presignature") }
+                let assignment = try PresignatureAssignment(id: presignature.id, digest: digests[k], epoch: key.epoch)
                 let t0 = clock.now
-                let share = try presignature.signatureShare(for: digests[k], ledger: &ledger)
+                let share = try presignature.signatureShare(for: assignment, ledger: &ledger)
                 shareTime += clock.now - t0
                 try combiners[k].add(share)
             }

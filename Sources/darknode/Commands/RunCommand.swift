@@ -4,11 +4,15 @@ import Foundation
 import Logging
 import NIOPosix
 import Network
+import Node
 import Secp256k1
+import Shard
 
-/// `darknode run`: the long-running node process. Today it joins the attested mesh from its data directory
-/// (listens, dials its peers, answers pings and re-attestation challenges, re-attests its peers); consensus and
-/// MPC will run on top of this mesh.
+/// `darknode run`: the long-running node process. It joins the attested mesh from its data directory (listens, dials
+/// its peers, answers pings and re-attestation challenges, re-attests its peers). With `--genesis` it is a member of
+/// that shard: the committee is its admission set and the other members its peers, and it runs consensus with the
+/// shard application on the mesh, sealing every decided block and its write-ahead log to the store (MPC signing is
+/// not yet driven by the node).
 ///
 /// Standard output carries one JSON object per line: first `{"event":"listening",...}` with the identity and the
 /// bound address, then `connected`, `disconnected`, `refused` and `evicted` events, and a `status` line
@@ -37,6 +41,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("status-interval-ms"), help: "How often to print a status line.")
     var statusIntervalMilliseconds: Int64 = 10_000
+
+    @Option(help: "A shard genesis file (written by `darknode localnet`): run consensus as a member of that shard.")
+    var genesis: String?
+
+    @Option(name: .customLong("idle-block-interval-ms"), help: "With --genesis: pause after an empty block with nothing waiting.")
+    var idleBlockIntervalMilliseconds: Int64 = 500
 
     func validate() throws {
         guard reattestationIntervalMilliseconds >= 100, statusIntervalMilliseconds >= 100 else {
@@ -70,7 +80,12 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "darknode.run")
         logger.logLevel = .notice
-        let admitted = try admissionSet()
+        var admitted = try admissionSet()
+        let genesisFile = try genesis.map { path in
+            do { return try GenesisFile(json: try Data(contentsOf: URL(fileURLWithPath: path))) } catch let e as GenesisFile.Failure {
+                throw ValidationError("\(path): \(e)")
+            }
+        }
         let (opened, baseConfiguration) = try node.openNode(logger: logger)
         defer { try? opened.store.close() }
         if opened.platform.kind == .simulated {
@@ -81,6 +96,16 @@ struct RunCommand: AsyncParsableCommand {
         configuration.host = listen.host
         configuration.port = listen.port
         configuration.bootstrap = peers.map { (host: $0.host, port: $0.port) }
+        if let genesisFile {
+            let me = opened.identity.publicKey
+            guard genesisFile.shard.committee.contains(me) else {
+                throw ValidationError("this node (\(Hex.encode(me.compressed))) is not in the genesis committee")
+            }
+            let others = genesisFile.members.filter { $0.identity != me }
+            admitted.formUnion(others.map { PeerID($0.identity) })
+            configuration.admitted = admitted
+            if peers.isEmpty { configuration.bootstrap = others.map { (host: $0.host, port: $0.port) } }
+        }
         configuration.logger = logger
         configuration.limits.reattestationIntervalMilliseconds = reattestationIntervalMilliseconds
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -92,9 +117,22 @@ struct RunCommand: AsyncParsableCommand {
             "platform": opened.platform.kind.rawValue, "measurement": Hex.encode(opened.platform.measurement),
             "admitted": admitted.count,
         ])
+        var runtime: NodeRuntime?
+        if let genesisFile {
+            var nodeConfiguration = NodeConfiguration()
+            nodeConfiguration.idleBlockInterval = .milliseconds(idleBlockIntervalMilliseconds)
+            let started = try NodeRuntime(identity: opened.identity.privateKey, genesis: genesisFile.shard, mesh: mesh,
+                                          store: NodeStore(store: opened.store), configuration: nodeConfiguration, logger: logger)
+            runtime = started
+            Task {
+                for await event in started.events { emitJSONLine(event.jsonObject) }
+            }
+            await started.start()
+        }
         let stop = SignalStop()
-        let events = Task {
+        let events = Task { [runtime] in
             for await event in mesh.events {
+                if let runtime { await runtime.handle(event) }
                 switch event {
                 case .connected(let peer):
                     var object = peer.jsonObject
@@ -125,6 +163,7 @@ struct RunCommand: AsyncParsableCommand {
         let signal = await stop.wait()
         status.cancel()
         emitJSONLine(["event": "stopping", "signal": signal])
+        await runtime?.stop()
         await mesh.stop()
         events.cancel()
         try await group.shutdownGracefully()
@@ -152,6 +191,40 @@ final class SignalStop: @unchecked Sendable {
                     sources.append(source)
                 }
             }
+        }
+    }
+}
+
+extension NodeEvent {
+    /// One JSON object per event for `darknode run`'s standard output.
+    var jsonObject: [String: Any] {
+        switch self {
+        case .started(let height, let restored):
+            return ["event": "consensus-started", "height": height, "restoredWALEntries": restored]
+        case .decided(let height, let round, let transactions, let events, let synced):
+            return ["event": "decided", "height": height, "round": round, "transactions": transactions, "synced": synced,
+                    "shard": events.map(\.summary)]
+        case .syncRequested(let from, let peer):
+            return ["event": "sync-requested", "from": from, "peer": Hex.encode(peer.bytes)]
+        case .fatal(let reason):
+            return ["event": "fatal", "reason": reason]
+        }
+    }
+}
+
+extension ShardEvent {
+    var summary: String {
+        switch self {
+        case .headersRelayed(let tip, let reorganised): "headers tip=\(tip)\(reorganised ? " reorganised" : "")"
+        case .shardKeyRegistered(let key): "shard-key \(Hex.encode(key.compressed))"
+        case .mintAccepted(let nHash, let amount): "mint nHash=\(Hex.encode(nHash)) amount=\(amount)"
+        case .sweepAccepted(let txid, let inputs): "sweep txid=\(Hex.encode(txid.reversed())) inputs=\(inputs)"
+        case .presignaturesAdded(let count): "presignatures +\(count)"
+        case .signingAssigned(let request, let presignature): "assigned request=\(Hex.encode(request)) presignature=\(Hex.encode(presignature))"
+        case .signed(let request): "signed request=\(Hex.encode(request))"
+        case .sweepSigned(let txid): "sweep-signed txid=\(Hex.encode(txid.reversed()))"
+        case .misbehaviourRecorded(let offender, let height): "misbehaviour offender=\(Hex.encode(offender)) height=\(height)"
+        case .mpcBroadcast(let m): "mpc session=\(Hex.encode(m.session.prefix(6))) sender=\(m.sender) round=\(m.round) bytes=\(m.payload.count)"
         }
     }
 }

@@ -1,0 +1,323 @@
+import Consensus
+import Enclave
+import Logging
+import Network
+import Secp256k1
+import Shard
+
+/// Mesh topics the node speaks.
+public enum NodeTopic {
+    /// Consensus packets (signed proposals and votes, commit certificates).
+    public static let consensus = "darknode/consensus/v1"
+    /// A transaction submitted to one node, passed to every member so that any proposer can include it.
+    public static let transaction = "darknode/tx/v1"
+    /// `from u64`: asks for commit certificates from that height on.
+    public static let syncRequest = "darknode/sync-request/v1"
+    /// `count u16 ‖ (length u32 ‖ certificate)…`.
+    public static let syncAnswer = "darknode/sync-answer/v1"
+}
+
+/// What the node reports as it runs (the CLI prints these as JSON lines).
+public enum NodeEvent: Sendable {
+    case started(height: UInt64, restoredWALEntries: Int)
+    case decided(height: UInt64, round: UInt32, transactions: Int, events: [ShardEvent], synced: Bool)
+    case syncRequested(from: UInt64, peer: PeerID)
+    case fatal(String)
+}
+
+/// One node of a shard: owns the consensus replica (with the shard application), its sealed store and the mesh it
+/// talks over. Inputs arrive as calls (mesh events, timer firings, submissions); every input runs the pure
+/// replica and then carries out its effects in order: WAL entries are sealed to disk before any message that
+/// follows them leaves, and a decided block is made durable (certificate, state, WAL cleanup in one batch) before
+/// anything after it.
+public actor NodeRuntime {
+    public let identity: PublicKey
+    public let genesis: ShardGenesis
+    public nonisolated let events: AsyncStream<NodeEvent>
+    let validators: ValidatorSet
+    let mesh: Mesh
+    public nonisolated let store: NodeStore
+    let configuration: NodeConfiguration
+    let logger: Logger
+    private var replica: Replica<ShardApplication>
+    private let eventSink: AsyncStream<NodeEvent>.Continuation
+    private var timers: [Timeout: Task<Void, Never>] = [:]
+    private var ticker: Task<Void, Never>?
+    /// Sends held after an idle block (see `NodeConfiguration.idleBlockInterval`); nil when not holding.
+    private var held: [ReplicaEffect]?
+    private var lastSyncRequest: ContinuousClock.Instant?
+    private var syncing = false
+    private var stopped = false
+    private var restoredWAL = 0
+    public private(set) var rejectedPackets = 0
+
+    public init(identity: PrivateKey, genesis: ShardGenesis, mesh: Mesh, store: NodeStore,
+                configuration: NodeConfiguration = NodeConfiguration(), logger: Logger = Logger(label: "darknode.node")) throws {
+        self.identity = identity.publicKey
+        self.genesis = genesis
+        self.mesh = mesh
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        validators = try genesis.validatorSet()
+        let state = try store.loadState(genesis: genesis)
+        let height = state.height + 1
+        let wal = try store.walEntries(height: height)
+        restoredWAL = wal.count
+        let app = ShardApplication(state: state, mempool: Mempool(limits: configuration.mempool))
+        let processConfiguration = ConsensusProcess<ShardApplication>.Configuration(timeouts: configuration.timeouts)
+        let signer = Secp256k1Signer(privateKey: identity)
+        let process = wal.isEmpty
+            ? ConsensusProcess(height: height, validators: validators, signer: signer, app: app, configuration: processConfiguration)
+            : ConsensusProcess(restoringHeight: height, from: wal, validators: validators, signer: signer, app: app, configuration: processConfiguration)
+        var recent: [CommitCertificate] = []
+        var h = state.height
+        while h >= 1, recent.count < Consensus.Limits.certificateHistoryMax, let c = try store.certificate(height: h) {
+            recent.insert(c, at: 0)
+            h -= 1
+        }
+        replica = Replica(process: process, verifier: CachingVerifier(entriesMax: configuration.verifierCacheEntries), certificates: recent)
+        (events, eventSink) = AsyncStream.makeStream(of: NodeEvent.self, bufferingPolicy: .bufferingNewest(4_096))
+    }
+
+    // MARK: Queries
+
+    public var state: ShardState { replica.process.app.state }
+    public var height: UInt64 { replica.height }
+    public var mempoolCount: Int { replica.process.app.mempool.count }
+
+    // MARK: Lifecycle
+
+    /// Starts consensus: resumes the restored height (re-sending what the WAL says it signed) and starts the tick.
+    public func start() {
+        eventSink.yield(.started(height: replica.height, restoredWALEntries: restoredWAL))
+        perform(replica.start())
+        let interval = configuration.tickInterval
+        ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                await self?.tick()
+            }
+        }
+    }
+
+    public func stop() {
+        stopped = true
+        ticker?.cancel()
+        for t in timers.values { t.cancel() }
+        timers = [:]
+        eventSink.finish()
+    }
+
+    // MARK: Inputs
+
+    /// Feeds one mesh event to the node.
+    public func handle(_ event: MeshEvent) {
+        guard !stopped else { return }
+        switch event {
+        case .message(let m):
+            switch m.topic {
+            case NodeTopic.consensus: receiveConsensus(m.payload, from: m.from)
+            case NodeTopic.transaction: _ = try? admit(m.payload)
+            case NodeTopic.syncRequest: answerSync(m.payload, to: m.from)
+            case NodeTopic.syncAnswer: receiveSync(m.payload, from: m.from)
+            default: break
+            }
+        case .connected(let peer):
+            // A peer that (re)connects may be ahead of us (we restarted): ask it for what we missed.
+            requestSync(from: peer.identity)
+        default:
+            break
+        }
+    }
+
+    /// A transaction from a client: checked against the state, queued, and passed to every peer. Returns its id.
+    public func submit(_ transaction: ShardTransaction) throws(MempoolError) -> [UInt8] {
+        let id = try admitTransaction(transaction)
+        try? mesh.broadcast(transaction.encoded, topic: NodeTopic.transaction)
+        return id
+    }
+
+    private func admit(_ bytes: [UInt8]) throws -> [UInt8] {
+        try admitTransaction(try ShardTransaction(decoding: bytes))
+    }
+
+    private func admitTransaction(_ transaction: ShardTransaction) throws(MempoolError) -> [UInt8] {
+        if replica.process.app.mempool.contains(transaction.id) { throw .duplicate }
+        var scratch = state
+        do { _ = try scratch.applyCandidate(transaction) } catch { throw .invalid(error) }
+        return try replica.withApplication { app throws(MempoolError) in try app.mempool.add(transaction) }
+    }
+
+    private func receiveConsensus(_ packet: [UInt8], from peer: PeerID) {
+        // A packet more than a few heights ahead means we missed blocks: fetch certificates instead of waiting.
+        if packet.count >= 10 {
+            let claimed = packet[2..<10].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            if claimed > replica.height + 1 { requestSync(from: peer) }
+        }
+        perform(replica.receive(packet))
+    }
+
+    private func fire(_ timeout: Timeout) {
+        timers[timeout] = nil
+        guard !stopped else { return }
+        perform(replica.timeout(timeout))
+    }
+
+    private func tick() {
+        guard !stopped else { return }
+        perform(replica.tick())
+    }
+
+    // MARK: Effects
+
+    private func perform(_ effects: [ReplicaEffect]) {
+        var wal: [WALEntry] = []
+        for effect in effects {
+            if case .persist(let entry) = effect {
+                wal.append(entry)
+                continue
+            }
+            // Everything logged so far is durable before this effect is carried out.
+            guard flush(&wal) else { return }
+            switch effect {
+            case .persist: break
+            case .commit:
+                persistDecided()
+            case .evidence(let m):
+                _ = try? submit(.misbehaviour(m))
+            case .rejected:
+                rejectedPackets += 1
+            case .broadcast, .send, .schedule:
+                if held != nil { held?.append(effect) } else { send(effect) }
+            }
+        }
+        _ = flush(&wal)
+    }
+
+    private func flush(_ wal: inout [WALEntry]) -> Bool {
+        guard !wal.isEmpty else { return true }
+        do {
+            try store.appendWAL(wal)
+            wal = []
+            return true
+        } catch {
+            halt("write-ahead log: \(error)")
+            return false
+        }
+    }
+
+    private func send(_ effect: ReplicaEffect) {
+        switch effect {
+        case .broadcast(let bytes):
+            try? mesh.broadcast(bytes, topic: NodeTopic.consensus)
+        case .send(let bytes, let key):
+            if let peer = PeerID(bytes: key.compressed) { try? mesh.send(bytes, topic: NodeTopic.consensus, to: peer) }
+        case .schedule(let timeout, let delay):
+            guard timers[timeout] == nil else { return }
+            timers[timeout] = Task { [weak self] in
+                try? await Task.sleep(for: delay)
+                guard !Task.isCancelled else { return }
+                await self?.fire(timeout)
+            }
+        default:
+            break
+        }
+    }
+
+    private func persistDecided() {
+        let decided = replica.withApplication { $0.drainDecided() }
+        if let fatal = replica.process.app.fatal {
+            halt(fatal)
+            return
+        }
+        guard let last = decided.last else { return }
+        do {
+            try store.recordDecided(decided.map(\.certificate), state: state)
+        } catch {
+            halt("recording height \(last.certificate.height): \(error)")
+            return
+        }
+        for d in decided {
+            eventSink.yield(.decided(height: d.certificate.height, round: d.certificate.round, transactions: d.block.transactions.count,
+                                     events: d.events, synced: syncing))
+        }
+        // An idle shard: hold what follows (our next proposal, our timers) for the idle interval.
+        if held == nil, last.block.transactions.isEmpty, replica.process.app.mempool.count == 0, configuration.idleBlockInterval > .zero {
+            held = []
+            let interval = configuration.idleBlockInterval
+            Task { [weak self] in
+                try? await Task.sleep(for: interval)
+                await self?.release()
+            }
+        }
+    }
+
+    private func release() {
+        guard let effects = held else { return }
+        held = nil
+        for e in effects { send(e) }
+    }
+
+    private func halt(_ reason: String) {
+        logger.critical("node halted", metadata: ["reason": .string(reason)])
+        eventSink.yield(.fatal(reason))
+        stop()
+    }
+
+    // MARK: Catch-up
+
+    private func requestSync(from peer: PeerID) {
+        let now = ContinuousClock.now
+        if let last = lastSyncRequest, now - last < configuration.syncRequestInterval { return }
+        lastSyncRequest = now
+        try? mesh.send(NodeStore.heightKey(replica.height), topic: NodeTopic.syncRequest, to: peer)
+        eventSink.yield(.syncRequested(from: replica.height, peer: peer))
+    }
+
+    private func answerSync(_ payload: [UInt8], to peer: PeerID) {
+        guard payload.count == 8 else { return }
+        let from = payload.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard from >= 1, from < replica.height else { return }
+        var certificates: [[UInt8]] = []
+        var bytes = 2
+        var h = from
+        while h < replica.height, certificates.count < configuration.syncBatch {
+            guard let c = try? store.certificate(height: h) else { break }
+            let encoded = c.encoded
+            guard bytes + 4 + encoded.count <= configuration.syncAnswerBytesMax || certificates.isEmpty else { break }
+            certificates.append(encoded)
+            bytes += 4 + encoded.count
+            h += 1
+        }
+        guard !certificates.isEmpty else { return }
+        var out: [UInt8] = [UInt8(certificates.count >> 8), UInt8(certificates.count & 0xFF)]
+        for c in certificates { out += NodeStore.u32(UInt32(c.count)) + c }
+        try? mesh.send(out, topic: NodeTopic.syncAnswer, to: peer)
+    }
+
+    /// Certificates are checked by the replica (quorum of the validator set, value valid under the rules) and
+    /// applied in height order; anything else in the answer is ignored.
+    private func receiveSync(_ payload: [UInt8], from peer: PeerID) {
+        guard payload.count >= 2 else { return }
+        let count = Int(payload[0]) << 8 | Int(payload[1])
+        var offset = 2
+        syncing = true
+        defer { syncing = false }
+        let before = replica.height
+        for _ in 0..<min(count, configuration.syncBatch) {
+            guard offset + 4 <= payload.count else { break }
+            let length = payload[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            offset += 4
+            guard length <= Consensus.Limits.certificateBytesMax, offset + length <= payload.count else { break }
+            perform(replica.receive(Array(payload[offset..<offset + length])))
+            offset += length
+            if stopped { return }
+        }
+        // Still behind after a full batch: ask for the next one.
+        if replica.height > before, count == configuration.syncBatch {
+            lastSyncRequest = nil
+            requestSync(from: peer)
+        }
+    }
+}

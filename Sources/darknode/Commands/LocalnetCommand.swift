@@ -1,0 +1,201 @@
+import ArgumentParser
+import Bitcoin
+import Enclave
+import Foundation
+import Logging
+import Node
+import Secp256k1
+import Shard
+
+/// `darknode localnet --nodes N [--dir D]`: a whole shard on this machine. Creates N data directories on the
+/// simulated (INSECURE) platform, writes a genesis naming them as the committee, starts N `darknode run --genesis`
+/// processes that attest each other over EKEP and run consensus, and reports their progress. Ctrl-C (or
+/// `--blocks K` decided everywhere) stops every process.
+struct LocalnetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "localnet",
+        abstract: "Start a local shard of N node processes (simulated, INSECURE enclaves) and show it deciding blocks.")
+
+    @Option(help: "Number of node processes (the committee; t = (n - 1) / 3).") var nodes: Int = 4
+    @Option(help: "Directory for the nodes' data, the genesis and logs (default: a new temporary directory).") var dir: String?
+    @Option(name: .customLong("base-port"), help: "Node i listens on 127.0.0.1:(base-port + i).") var basePort: Int = 18_700
+    @Option(help: "Exit 0 once every node has decided this many blocks (0: run until Ctrl-C).") var blocks: Int = 0
+    @Option(name: .customLong("confirmations"), help: "Bitcoin confirmations a deposit needs (regtest).") var confirmations: Int = 2
+    @Option(name: .customLong("idle-block-interval-ms"), help: "Pause after an empty block with nothing waiting.") var idleBlockIntervalMilliseconds: Int64 = 200
+
+    func validate() throws {
+        guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 32") }
+        guard (1_024...65_000).contains(basePort) else { throw ValidationError("--base-port must be between 1024 and 65000") }
+        guard blocks >= 0 else { throw ValidationError("--blocks must be ≥ 0") }
+    }
+
+    func run() async throws {
+        FileHandle.standardError.write(Data("WARNING: INSECURE simulated enclaves (no TEE hardware): a development network only.\n".utf8))
+        let root = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("darknode-localnet-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let genesisPath = root + "/genesis.json"
+        let genesis: GenesisFile
+        if FileManager.default.fileExists(atPath: genesisPath) {
+            genesis = try GenesisFile(json: Data(contentsOf: URL(fileURLWithPath: genesisPath)))
+            guard genesis.members.count == nodes else {
+                throw ValidationError("\(genesisPath) has \(genesis.members.count) members, not --nodes \(nodes)")
+            }
+            print("localnet: restarting the shard in \(root)")
+        } else {
+            genesis = try createShard(root: root)
+            try genesis.json.write(to: URL(fileURLWithPath: genesisPath))
+            print("localnet: created \(nodes) nodes and the genesis in \(root)")
+        }
+        print("localnet: committee of \(nodes), threshold t = \(genesis.shard.threshold), genesis \(Hex.encode(genesis.shard.hash.prefix(8)))…")
+
+        let children = try (0..<nodes).map { i in try startNode(i, root: root, genesisPath: genesisPath) }
+        defer { stopAll(children) }
+        let progress = LocalnetProgress(nodes: nodes)
+        for (i, child) in children.enumerated() { child.forward(to: progress, node: i, log: root + "/node-\(i)/events.jsonl") }
+
+        // Whichever comes first: a signal, or the target height (or a node halting).
+        let (outcomes, sink) = AsyncStream.makeStream(of: String.self)
+        let stop = SignalStop()
+        Task { sink.yield("signal \(await stop.wait())") }
+        let target = blocks
+        Task {
+            _ = await progress.waitUntil { target > 0 && $0.minimumHeight >= UInt64(target) || !$0.fatal.isEmpty }
+            sink.yield("progress")
+        }
+        var iterator = outcomes.makeAsyncIterator()
+        let outcome = await iterator.next() ?? "done"
+        let summary = await progress.summary
+        print("localnet: \(outcome == "progress" ? "target reached" : "stopping (\(outcome))"); \(summary)")
+        if let fatal = await progress.fatal.first { throw ValidationError("a node halted: \(fatal)") }
+    }
+
+    /// Creates the data directories and the shard genesis (regtest, a 2-of-3 recovery policy whose keys are written
+    /// next to the genesis: on a real network these are offline keys held by distinct custodians).
+    func createShard(root: String) throws -> GenesisFile {
+        var identities: [PublicKey] = []
+        for i in 0..<nodes {
+            let directory = DataDirectory(path: root + "/node-\(i)")
+            let opened = try directory.initialize(configuration: EnclaveConfiguration(platform: .simulated), logger: Logger(label: "darknode.localnet"))
+            identities.append(opened.identity.publicKey)
+            try opened.store.close()
+        }
+        let recoveryKeys = (0..<3).map { _ in PrivateKey.generate() }
+        try recoveryKeys.map { Hex.encode($0.bytes) }.joined(separator: "\n").write(toFile: root + "/recovery-keys.hex", atomically: true, encoding: .utf8)
+        let shard = try ShardGenesis(chainID: "darknode-localnet", committee: identities, threshold: (nodes - 1) / 3, bitcoinNetwork: .regtest,
+                                     checkpoint: RegtestMiner.genesisCheckpoint, confirmationsRequired: confirmations,
+                                     recovery: try RecoveryPolicy(threshold: 2, keys: recoveryKeys.map(\.publicKey)), selectors: ["BTC/toEthereum"])
+        return try GenesisFile(shard: shard, members: identities.enumerated().map { .init(identity: $1, host: "127.0.0.1", port: basePort + $0) })
+    }
+
+    func startNode(_ i: Int, root: String, genesisPath: String) throws -> LocalnetChild {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DarknodeVersion.executablePath)
+        process.arguments = ["run", "--data-dir", root + "/node-\(i)", "--listen", "127.0.0.1:\(basePort + i)", "--genesis", genesisPath,
+                             "--status-interval-ms", "5000", "--idle-block-interval-ms", "\(idleBlockIntervalMilliseconds)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        return LocalnetChild(process: process, output: output)
+    }
+
+    func stopAll(_ children: [LocalnetChild]) {
+        for c in children where c.process.isRunning { c.process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        for c in children {
+            while c.process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            if c.process.isRunning { kill(c.process.processIdentifier, SIGKILL) }
+            c.process.waitUntilExit()
+        }
+    }
+}
+
+/// One node process of the localnet and the thread that reads its JSON lines.
+final class LocalnetChild: @unchecked Sendable {
+    let process: Process
+    let output: Pipe
+
+    init(process: Process, output: Pipe) {
+        self.process = process
+        self.output = output
+    }
+
+    /// Reads the child's lines on a thread of its own (blocking reads stay off the concurrency pool), appends them to
+    /// its log file and passes the parsed events on.
+    func forward(to progress: LocalnetProgress, node: Int, log: String) {
+        let handle = output.fileHandleForReading
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let file = FileHandle(forWritingAtPath: log)
+        let thread = Thread {
+            let reader = LineReader(handle)
+            while let line = reader.nextLine() {
+                file?.write(Data((line + "\n").utf8))
+                Task { await progress.record(node: node, line: line) }
+            }
+            try? file?.close()
+        }
+        thread.start()
+    }
+}
+
+/// What the localnet knows of its nodes, from their events; prints progress as it comes.
+actor LocalnetProgress {
+    struct Snapshot {
+        var minimumHeight: UInt64
+        var fatal: [String]
+    }
+
+    private var heights: [UInt64]
+    private var connected: [Int]
+    private(set) var fatal: [String] = []
+    private var lastPrinted: UInt64 = 0
+    private var waiters: [(condition: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
+
+    init(nodes: Int) {
+        heights = Array(repeating: 0, count: nodes)
+        connected = Array(repeating: 0, count: nodes)
+    }
+
+    var snapshot: Snapshot { Snapshot(minimumHeight: heights.min() ?? 0, fatal: fatal) }
+
+    var summary: String { "decided heights per node: \(heights.map(String.init).joined(separator: ", "))" }
+
+    func record(node: Int, line: String) {
+        guard let event = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return }
+        switch event["event"] as? String {
+        case "listening":
+            print("node \(node): listening on \(event["listen"] ?? "?") as \(String(describing: event["identity"] ?? "?").prefix(16))… (\(event["platform"] ?? "?"))")
+        case "connected":
+            connected[node] += 1
+            if connected[node] == heights.count - 1 { print("node \(node): attested and connected to all \(connected[node]) peers") }
+        case "disconnected":
+            connected[node] = max(0, connected[node] - 1)
+        case "consensus-started":
+            print("node \(node): consensus started at height \(event["height"] ?? "?") (restored \(event["restoredWALEntries"] ?? 0) WAL entries)")
+        case "decided":
+            if let h = (event["height"] as? NSNumber)?.uint64Value { heights[node] = max(heights[node], h) }
+            let shard = event["shard"] as? [String] ?? []
+            for line in shard where node == 0 { print("shard: \(line)") }
+            let minimum = heights.min() ?? 0
+            if minimum >= lastPrinted + 10 || (minimum > lastPrinted && minimum <= 3) {
+                lastPrinted = minimum
+                print("localnet: every node has decided height \(minimum)")
+            }
+        case "fatal":
+            let reason = "node \(node): \(event["reason"] ?? "?")"
+            fatal.append(reason)
+            print("FATAL \(reason)")
+        default:
+            break
+        }
+        let s = snapshot
+        var remaining: [(condition: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
+        for w in waiters { if w.condition(s) { w.continuation.resume(returning: true) } else { remaining.append(w) } }
+        waiters = remaining
+    }
+
+    func waitUntil(_ condition: @escaping (Snapshot) -> Bool) async -> Bool {
+        if condition(snapshot) { return true }
+        return await withCheckedContinuation { waiters.append((condition, $0)) }
+    }
+}
