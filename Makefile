@@ -15,9 +15,10 @@ run: setup-system
 	swift build -c release --product darknode
 	.build/release/darknode localnet --nodes $(NODES) --blocks $(BLOCKS)
 
-## Every test, with the Python oracles installed in a virtualenv.
+## Every test, with the Python oracles installed in a virtualenv. Test data is in Tests/Fixtures. With the
+## virtualenv in place the oracle tests are required: a missing oracle fails them instead of skipping.
 test: setup-system setup-python
-	DARKNODE_PYTHON=$(PYTHON) swift test $(SWIFT_TEST_FLAGS)
+	DARKNODE_PYTHON=$(PYTHON) DARKNODE_REQUIRE_ORACLES=1 swift test $(SWIFT_TEST_FLAGS)
 
 # libsecp256k1 for the primitives; python3 for the oracles; iproute2 and iptables for the partition test.
 APT_PACKAGES := libsecp256k1-dev pkg-config python3 python3-venv iproute2 iptables

@@ -7,7 +7,7 @@ func benchAttestation(_ h: inout Harness) {
     print("== attestation ==")
     let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let testdata = ProcessInfo.processInfo.environment["DARKNODE_TESTDATA"].map { URL(fileURLWithPath: $0) }
-        ?? repository.deletingLastPathComponent().appendingPathComponent("shared/testdata")
+        ?? repository.appendingPathComponent("Tests/Fixtures")
     func path(_ p: String) -> String { testdata.appendingPathComponent("attestation/" + p).path }
     func load(_ p: String) -> [UInt8] {
         guard let d = FileManager.default.contents(atPath: path(p)) else { fatalError("bench: missing test data \(path(p))") }

@@ -31,7 +31,7 @@ func benchBitcoin(_ h: inout Harness) {
     h.ratio("BIP143 sighashes, 100-input release (per tx)", "legacy sighashes, same 100-input tx (per tx)")
 
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/testdata/bitcoin/headers/mainnet_822528-830592.bin")
+        .appendingPathComponent("Tests/Fixtures/bitcoin/headers/mainnet_822528-830592.bin")
     guard let data = try? Data(contentsOf: url), let headers = try? BlockHeader.parseConcatenated([UInt8](data)) else {
         print("  (headers file not found at \(url.path); header benchmark skipped)")
         return

@@ -5,7 +5,8 @@ import SimulationSupport
 
 /// Per-party CPU of the threshold-ECDSA protocols, with the whole committee simulated in one process (so a
 /// phase's total time divided by n is one party's share of the work), for n = 13 (t = 4) and n = 31 (t = 10).
-/// NEAR's published figures for robust ECDSA (DJNPO20 variant; anchors.md §2.1) are printed beside ours.
+/// NEAR's published figures for robust ECDSA (DJNPO20 variant; near/mpc `docs/benches/model.md`, see docs/mpc.md)
+/// are printed beside ours.
 func benchMPC(_ h: inout Harness) {
     print("== mpc ==")
     // Each measurement is a whole-committee run (seconds at n = 31): fewer batches than the default.

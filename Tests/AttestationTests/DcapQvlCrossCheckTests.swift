@@ -16,11 +16,11 @@ import Testing
 
     @Test func sameVerdictAndTCBStatusAsDcapQvl() throws {
         guard PythonOracle.isAvailable else {
-            if PythonOracle.isRequired { Issue.record("CI=true but the oracle interpreter \(PythonOracle.interpreter.path) is missing") }
+            if PythonOracle.isRequired { Issue.record("\(PythonOracle.missingMessage)") }
             return
         }
-        let sgxCollateral = TestData.url("attestation/intel-sgx/sgx_quote_v3_collateral.json").path
-        let tdxCollateral = TestData.url("attestation/intel-tdx/tdx_quote_v4_collateral.json").path
+        let sgxCollateral = try TestData.path("attestation/intel-sgx/sgx_quote_v3_collateral.json")
+        let tdxCollateral = try TestData.path("attestation/intel-tdx/tdx_quote_v4_collateral.json")
         var tamperedSGX = try Samples.sgxQuote()
         tamperedSGX[200] ^= 0x10
         var tamperedTDX = try Samples.tdxQuote()

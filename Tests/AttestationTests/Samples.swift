@@ -4,7 +4,7 @@ import TestSupport
 
 @testable import Attestation
 
-/// The real evidence in ../shared/testdata/attestation and the fixed verification times SOURCES.md gives.
+/// The real evidence in Tests/Fixtures/attestation and the fixed verification times its SOURCES.md gives.
 enum Samples {
     static func bytes(_ path: String) throws -> [UInt8] { try TestData.bytes("attestation/" + path) }
 
@@ -27,7 +27,10 @@ enum Samples {
     static func snpDebugVCEK() throws -> [UInt8] { try bytes("amd-sev-snp/milan_vcek_report_v2_debug.vcek.der") }
     static func nitro(_ name: String = "nitro_attestation.b64") throws -> [UInt8] {
         let text = String(decoding: try bytes("aws-nitro/" + name), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return [UInt8](Data(base64Encoded: text)!)
+        guard let data = Data(base64Encoded: text) else {
+            throw TestData.Failure(path: TestData.url("attestation/aws-nitro/" + name).path, reason: "not base64")
+        }
+        return [UInt8](data)
     }
 
     static func hex(_ s: String) -> [UInt8] { Hex.decode(s)! }

@@ -1,5 +1,5 @@
 // Goal: every BIP173 and BIP350 vector classifies as the BIPs say, and every address kind round-trips.
-// Method: the transcribed vectors in ../shared/testdata/bitcoin/bech32, plus known Base58 addresses.
+// Method: the transcribed vectors in Tests/Fixtures/bitcoin/bech32, plus known Base58 addresses.
 import Bitcoin
 import Foundation
 import Secp256k1
@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 @Suite struct AddressTests {
-    func vectors() throws -> [String: Any] { try jsonObject("bitcoin/bech32/bip173_bip350_vectors.json") as! [String: Any] }
+    func vectors() throws -> [String: Any] { try jsonObject("bitcoin/bech32/bip173_bip350_vectors.json", as: [String: Any].self) }
 
     func string(_ entry: [String: Any], _ key: String = "string") -> String {
         if let h = entry["bytes_hex"] as? String { return String(decoding: hex(h), as: UTF8.self) }

@@ -64,7 +64,7 @@ import TestSupport
 
     @Test func coreAcceptsGatewayTransactions() throws {
         guard PythonOracle.isAvailable else {
-            if PythonOracle.isRequired { Issue.record("oracle interpreter missing at \(PythonOracle.interpreter.path)") }
+            if PythonOracle.isRequired { Issue.record("\(PythonOracle.missingMessage)") }
             return
         }
         let fundingBlocks = 101

@@ -1,6 +1,6 @@
 // Goal: header chains, retargets, merkle proofs and deposit proofs verify exactly as Bitcoin Core judges them on
 // real mainnet data, and tampered inputs fail with typed errors. Method: the real headers, block 830000, Core's
-// gettxoutproof files and Summa's cross-language vectors in ../shared/testdata/bitcoin.
+// gettxoutproof files and Summa's cross-language vectors in Tests/Fixtures/bitcoin.
 import Bitcoin
 import Foundation
 import Secp256k1
@@ -13,7 +13,7 @@ import TestSupport
     }
 
     func indexFile(_ name: String) throws -> [String: Any] {
-        let index = try jsonObject("bitcoin/headers/headers_index.json") as! [String: Any]
+        let index = try jsonObject("bitcoin/headers/headers_index.json", as: [String: Any].self)
         return (index["files"] as! [[String: Any]]).first { $0["file"] as! String == name }!
     }
 
@@ -80,7 +80,7 @@ import TestSupport
 
     @Test func all413HistoricalRetargets() throws {
         let boundary = try headers("mainnet_retarget_boundaries_0-832608.bin")
-        let meta = try jsonObject("bitcoin/headers/mainnet_retarget_boundaries_0-832608.json") as! [String: Any]
+        let meta = try jsonObject("bitcoin/headers/mainnet_retarget_boundaries_0-832608.json", as: [String: Any].self)
         let works = (meta["headers"] as! [[String: Any]]).map { UInt256(hex: $0["chainwork"] as! String)! }
         #expect(boundary.count == 827)
         var changed = 0
@@ -115,7 +115,7 @@ import TestSupport
     }
 
     @Test func summaVectors() throws {
-        let v = try jsonObject("bitcoin/spv/summa_bitcoin-spv_testVectors.json") as! [String: Any]
+        let v = try jsonObject("bitcoin/spv/summa_bitcoin-spv_testVectors.json", as: [String: Any].self)
         func bytes(_ s: Any?) -> [UInt8] { hex(s as! String) }
         for c in v["verifyHash256Merkle"] as! [[String: Any]] {
             let input = c["input"] as! [String: Any]
@@ -160,7 +160,7 @@ import TestSupport
     }
 
     @Test func txoutproofFiles() throws {
-        let index = try jsonObject("bitcoin/spv/txoutproof/txoutproofs_index.json") as! [String: Any]
+        let index = try jsonObject("bitcoin/spv/txoutproof/txoutproofs_index.json", as: [String: Any].self)
         var checked = 0
         for p in index["proofs"] as! [[String: Any]] {
             let bytes = try TestData.bytes("bitcoin/spv/txoutproof/\(p["file"] as! String)")

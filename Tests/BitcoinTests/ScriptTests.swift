@@ -1,6 +1,6 @@
 // Goal: scripts are built with minimal pushes and parsed back exactly; the gateway, custody and RenVM legacy
-// scripts have the byte layout the issue and renvm.md §4.2 specify. Method: build, compare against hand-assembled
-// bytes, parse back, and feed malformed scripts to the parser.
+// scripts have the byte layout the issue and ren-js v3's `gatewayScript` (docs/bitcoin.md) specify. Method: build,
+// compare against hand-assembled bytes, parse back, and feed malformed scripts to the parser.
 import Bitcoin
 import Secp256k1
 import Testing

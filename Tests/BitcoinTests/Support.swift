@@ -10,7 +10,16 @@ func hex(_ s: String) -> [UInt8] {
 }
 
 func jsonObject(_ path: String) throws -> Any {
-    try JSONSerialization.jsonObject(with: Data(contentsOf: TestData.url(path)))
+    try TestData.jsonObject(path)
+}
+
+/// A test-data JSON file whose top level must be a `T` (for example `[String: Any]`); any other shape is a thrown
+/// error naming the file.
+func jsonObject<T>(_ path: String, as type: T.Type) throws -> T {
+    guard let value = try TestData.jsonObject(path) as? T else {
+        throw TestData.Failure(path: TestData.url(path).path, reason: "top-level JSON is not \(T.self)")
+    }
+    return value
 }
 
 /// Deterministic test key number `n` (scalar n + 0x1000, never zero).

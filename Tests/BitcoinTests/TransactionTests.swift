@@ -1,5 +1,5 @@
 // Goal: transactions serialize and parse exactly as Core does, and sighashes match BIP143's worked examples and
-// Core's 500 legacy sighash.json vectors. Method: the vectors in ../shared/testdata/bitcoin/{bip143,blocks,spv}.
+// Core's 500 legacy sighash.json vectors. Method: the vectors in Tests/Fixtures/bitcoin/{bip143,blocks,spv}.
 import Bitcoin
 import Foundation
 import Secp256k1
@@ -8,7 +8,7 @@ import TestSupport
 
 @Suite struct TransactionTests {
     @Test func bip143Examples() throws {
-        let root = try jsonObject("bitcoin/bip143/bip143_examples.json") as! [String: Any]
+        let root = try jsonObject("bitcoin/bip143/bip143_examples.json", as: [String: Any].self)
         var checked = 0
         for c in root["cases"] as! [[String: Any]] {
             let unsigned = hex(c["unsigned_tx"] as! String)
@@ -42,7 +42,7 @@ import TestSupport
     }
 
     @Test func coreLegacySighashVectors() throws {
-        let rows = try jsonObject("bitcoin/bip143/core_sighash.json") as! [[Any]]
+        let rows = try jsonObject("bitcoin/bip143/core_sighash.json", as: [[Any]].self)
         var checked = 0
         for row in rows where row.count == 5 {
             let tx = try Transaction(parsing: hex(row[0] as! String))
@@ -58,7 +58,7 @@ import TestSupport
 
     @Test func block830000() throws {
         let block = try Block(parsing: TestData.bytes("bitcoin/blocks/block_830000.bin"))
-        let index = try jsonObject("bitcoin/blocks/blocks_index.json") as! [String: Any]
+        let index = try jsonObject("bitcoin/blocks/blocks_index.json", as: [String: Any].self)
         let facts = (index["blocks"] as! [[String: Any]])[0]
         #expect(block.transactions.count == 1851)
         #expect(block.header.displayHash == facts["hash"] as! String)
@@ -79,7 +79,7 @@ import TestSupport
     }
 
     @Test func bip54SixtyFourByteTransactions() throws {
-        let cases = try jsonObject("bitcoin/spv/bip54_txsize.json") as! [[String: Any]]
+        let cases = try jsonObject("bitcoin/spv/bip54_txsize.json", as: [[String: Any]].self)
         for c in cases {
             let tx = try Transaction(parsing: hex(c["tx"] as! String))
             #expect((tx.baseSize == 64) == !(c["valid"] as! Bool), "\(c["comment"] ?? "")")

@@ -64,7 +64,7 @@ final class FakeTSMKernel: TSMReportFileSystem {
 
 /// Goal: the hardware platforms drive their device interfaces correctly and return the platform's bytes
 /// unchanged. Method: fake configfs-tsm and Gramine trees that serve the real samples of
-/// ../shared/testdata/attestation (SOURCES.md), then check the bytes, the report data written, the measurement
+/// Tests/Fixtures/attestation (SOURCES.md), then check the bytes, the report data written, the measurement
 /// read, and the header fields of the returned evidence.
 @Suite("Hardware platforms on fake trees")
 struct HardwarePlatformTests {

@@ -106,7 +106,7 @@ import TestSupport
         let h = PedersenGenerator.h
         #expect(h != Point.generator && !h.isIdentity)
         guard PythonOracle.isAvailable else {
-            #expect(!PythonOracle.isRequired, "CI requires the Python oracle")
+            if PythonOracle.isRequired { Issue.record("\(PythonOracle.missingMessage)") }
             return
         }
         let request = "{\"kind\":\"pedersenH\",\"tag\":\"\(Hex.encode(PedersenGenerator.tag))\"}\n"
