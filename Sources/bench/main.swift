@@ -6,6 +6,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("bitcoin", benchBitcoin),
     ("enclave", benchEnclave),
     ("mpc", benchMPC),
+    ("mpc-replay", benchMPCReplay),
     ("attestation", benchAttestation),
     ("consensus", benchConsensus),
     ("ekep", benchEKEP),

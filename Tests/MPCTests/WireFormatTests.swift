@@ -99,18 +99,21 @@ import WireCodec
         w = valid
         w.payload = nil
         try Self.expectRefused(w, "no payload")
-        // A point that is not on the curve: the first x ≥ 1 with no curve point.
-        var x: UInt8 = 1
-        while (try? Point(encoded: [0x02] + Array(repeating: 0, count: 31) + [x])) != nil { x += 1 }
+        // A point that is not on the curve: G with its y coordinate changed.
+        var offCurve = Point.generator.uncompressed
+        offCurve[64] ^= 1
         w = valid
-        w.dealing.ephemeralKey = Data([0x02] + Array(repeating: 0, count: 31) + [x])
+        w.dealing.ephemeralKey = Data(offCurve)
         try Self.expectRefused(w, "off-curve point")
+        w = valid
+        w.dealing.ephemeralKey = Data(Point.generator.compressed)
+        try Self.expectRefused(w, "compressed point")
         w = valid
         w.dealing.ephemeralKey = Data([0])
         try Self.expectRefused(w, "identity as an ephemeral key")
         w = valid
-        w.dealing.commitments[0].points[0] = Data(repeating: 2, count: 32)
-        try Self.expectRefused(w, "32-byte point")
+        w.dealing.commitments[0].points[0] = Data([0x04] + Array(repeating: 2, count: 63))
+        try Self.expectRefused(w, "64-byte point")
         w = valid
         w.dealing.commitments[0].points = Array(repeating: w.dealing.commitments[0].points[0], count: MPCWire.pointsPerVectorMax + 1)
         try Self.expectRefused(w, "too many points")
@@ -122,7 +125,7 @@ import WireCodec
         complaints.round = 2
         var disclosure = Darknode_V1_ShareDisclosure()
         disclosure.dealer = 2
-        disclosure.sharedPoint = Data(Point.generator.compressed)
+        disclosure.sharedPoint = Data(Point.generator.uncompressed)
         disclosure.challenge = Data(Scalar.orderBytes)
         disclosure.response = Data(Scalar.one.bytes)
         complaints.complaints.disclosures = [disclosure]

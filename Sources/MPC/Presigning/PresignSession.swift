@@ -313,8 +313,11 @@ public struct PresignSession: MPCSession {
         let optimistic = openers.count == members.count
             && Lagrange.areConsistent(indices: openers, values: products, degree: 2 * t)
         if !optimistic {
-            openers = openers.filter { j in
-                guard let o = openings[j]?[instance] else { return false }
+            // Verify proofs in index order until 2t + 1 openers are proven: w interpolated from proven shares is
+            // right whatever the others sent, so their proofs need not be checked (bad ones met before are named).
+            var proven: [PartyIndex] = []
+            for j in openers where proven.count < 2 * t + 1 {
+                guard let o = openings[j]?[instance] else { continue }
                 let statement = (
                     ExponentPolynomial.evaluate(mine.kCommitment, at: j),
                     ExponentPolynomial.evaluate(mine.bCommitment, at: j), o.productCommitment
@@ -322,16 +325,17 @@ public struct PresignSession: MPCSession {
                 let context = Self.proofContext(session: sessionID, instance: instance, prover: j, label: "kb")
                 guard o.productProof.verify(commitments: statement, context: context) else {
                     record(.invalidProductProof(culprit: j, instance: instance))
-                    return false
+                    continue
                 }
-                guard o.maskedProduct.commitment
+                guard VerifiableShare.publicCommitment(value: o.maskedProduct.value, blinding: o.maskedProduct.blinding)
                     == o.productCommitment + ExponentPolynomial.evaluate(mine.zCommitment, at: j)
                 else {
                     record(.invalidOpening(culprit: j, instance: instance))
-                    return false
+                    continue
                 }
-                return true
+                proven.append(j)
             }
+            openers = proven
         }
         guard openers.count >= 2 * t + 1 else { return nil }
         let basis = Array(openers.prefix(2 * t + 1))

@@ -27,9 +27,9 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "Session(\(Hex.encode(bytes.prefix(6))))" }
 }
 
-/// One protocol message. A message without a recipient goes through the reliable broadcast (consensus), so
-/// every honest member sees it, in the same order; a message with a recipient is private (an attested,
-/// encrypted channel) and carries shares.
+/// One protocol message. Every session message goes through the reliable broadcast (consensus), so every
+/// honest member sees it, in the same order (shares travel encrypted inside `Dealing`). A recipient is used only
+/// for a signature share sent to a combiner; sessions refuse messages that have one.
 public struct MPCMessage: Sendable, Equatable {
     public let session: SessionID
     public let sender: PartyIndex

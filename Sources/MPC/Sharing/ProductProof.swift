@@ -75,8 +75,8 @@ enum Wire {
         point.isIdentity ? [UInt8](repeating: 0, count: 33) : point.compressed
     }
 
-    /// The wire encoding of a point: 33 compressed bytes, or the single byte 0x00 for the identity.
-    static func fixedPointOrIdentity(_ point: Point) -> [UInt8] { point.compressed }
+    /// The wire encoding of a point: 65 uncompressed bytes, or the single byte 0x00 for the identity.
+    static func uncompressedPointOrIdentity(_ point: Point) -> [UInt8] { point.uncompressed }
 
     static func lengthPrefix(_ count: Int) -> [UInt8] {
         let v = UInt32(count)

@@ -7,8 +7,8 @@ import WireCodec
 /// The wire format of MPC messages: `Protos/darknode/v1/mpc.proto`, version 1.
 ///
 /// Decoding validates everything a session would otherwise have to trust: the byte count before parsing
-/// (`Limits.messageBytesMax`), the version, party indices and rounds, every point (on the curve; the identity only
-/// where the protocol allows it), every scalar (below the group order), fixed lengths (session id, digests,
+/// (`Limits.messageBytesMax`), the version, party indices and rounds, every point (uncompressed, on the curve; the
+/// identity only where the protocol allows it), every scalar (below the group order), fixed lengths (session id, digests,
 /// presignature ids) and every count (bounded by `Limits`); unknown fields and a missing payload are refused.
 /// Sessions then check counts against their own parameters. The decoded message carries the SHA-256 of the bytes
 /// it came from, so a sender's two different encodings for one round are equivocation even if they decode alike.
@@ -33,7 +33,7 @@ public enum MPCWire {
         case .dealing(let d):
             var dealing = Darknode_V1_Dealing()
             dealing.commitments = d.commitments.map(pointList)
-            dealing.ephemeralKey = Data(Wire.fixedPointOrIdentity(d.ephemeralKey))
+            dealing.ephemeralKey = Data(Wire.uncompressedPointOrIdentity(d.ephemeralKey))
             dealing.ciphertexts = d.ciphertexts.map { Data($0) }
             wire.dealing = dealing
         case .complaints(let list):
@@ -66,9 +66,9 @@ public enum MPCWire {
                 var r = Darknode_V1_PresignOpening()
                 r.nonceBlinding = Data(o.nonceBlinding.bytes)
                 r.maskedProduct = share(o.maskedProduct)
-                r.productCommitment = Data(Wire.fixedPointOrIdentity(o.productCommitment))
+                r.productCommitment = Data(Wire.uncompressedPointOrIdentity(o.productCommitment))
                 r.productProof = proof(o.productProof)
-                r.keyProductCommitment = Data(Wire.fixedPointOrIdentity(o.keyProductCommitment))
+                r.keyProductCommitment = Data(Wire.uncompressedPointOrIdentity(o.keyProductCommitment))
                 r.keyProductProof = proof(o.keyProductProof)
                 return r
             }
@@ -95,7 +95,7 @@ public enum MPCWire {
 
     private static func pointList(_ points: [Point]) -> Darknode_V1_PointList {
         var list = Darknode_V1_PointList()
-        list.points = points.map { Data(Wire.fixedPointOrIdentity($0)) }
+        list.points = points.map { Data(Wire.uncompressedPointOrIdentity($0)) }
         return list
     }
 
@@ -111,7 +111,7 @@ public enum MPCWire {
         out.disclosures = list.map { d in
             var r = Darknode_V1_ShareDisclosure()
             r.dealer = UInt32(d.dealer)
-            r.sharedPoint = Data(Wire.fixedPointOrIdentity(d.sharedPoint))
+            r.sharedPoint = Data(Wire.uncompressedPointOrIdentity(d.sharedPoint))
             r.challenge = Data(d.proof.challenge.bytes)
             r.response = Data(d.proof.response.bytes)
             return r
@@ -121,8 +121,8 @@ public enum MPCWire {
 
     private static func proof(_ p: ProductProof) -> Darknode_V1_ProductProof {
         var out = Darknode_V1_ProductProof()
-        out.m = Data(Wire.fixedPointOrIdentity(p.m))
-        out.m2 = Data(Wire.fixedPointOrIdentity(p.m2))
+        out.m = Data(Wire.uncompressedPointOrIdentity(p.m))
+        out.m2 = Data(Wire.uncompressedPointOrIdentity(p.m2))
         out.y = Data(p.y.bytes)
         out.w = Data(p.w.bytes)
         out.w2 = Data(p.w2.bytes)
@@ -245,10 +245,13 @@ public enum MPCWire {
         }
     }
 
-    /// 33-byte compressed point on the curve, or [0x00] for the identity when `identity` allows it.
+    /// 65-byte uncompressed point (04 ‖ x ‖ y) on the curve, or [0x00] for the identity when `identity` allows
+    /// it. Uncompressed because a reader checks y² = x³ + 7 with a few field operations, where a compressed point
+    /// costs a square root: a presigning dealing at n = 13 carries 26 points per presignature from each of 13
+    /// dealers, and decompressing them was a visible share of one party's CPU time.
     private static func point(_ data: Data, identity: Bool) throws(MPCError) -> Point {
         if identity, data.count == 1, data.first == 0 { return .identity }
-        guard data.count == 33 else { throw .decoding("point must be 33 bytes") }
+        guard data.count == 65, data.first == 0x04 else { throw .decoding("point must be 65 bytes, 04 ‖ x ‖ y") }
         do {
             return try Point(publicKeyEncoding: Array(data))
         } catch {

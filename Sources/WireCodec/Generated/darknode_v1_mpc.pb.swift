@@ -26,8 +26,9 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// One threshold-ECDSA protocol message (Sources/MPC; docs/mpc.md). The decoder (MPCWire) validates every field
-/// before a session sees it: points are 33-byte compressed secp256k1 encodings that must lie on the curve (or the
-/// single byte 0x00 where the identity is allowed), scalars are 32 big-endian bytes below the group order, party
+/// before a session sees it: points are 65-byte uncompressed secp256k1 encodings (04 || x || y) that must lie on
+/// the curve (or the single byte 0x00 where the identity is allowed; uncompressed because checking y^2 = x^3 + 7 is
+/// far cheaper for a reader than the square root a compressed point needs), scalars are 32 big-endian bytes below the group order, party
 /// indices are 1..255, every count is bounded (Limits), unknown fields and a missing payload are refused. Two
 /// different byte strings from one sender for one round are equivocation, judged on the received bytes.
 public nonisolated struct Darknode_V1_MPCMessage: Sendable {
@@ -142,7 +143,7 @@ public nonisolated struct Darknode_V1_MPCMessage: Sendable {
   public init() {}
 }
 
-/// Compressed points (33 bytes; 0x00 for the identity where allowed).
+/// Uncompressed points (65 bytes; 0x00 for the identity where allowed).
 public nonisolated struct Darknode_V1_PointList: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
