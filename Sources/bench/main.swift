@@ -9,6 +9,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("attestation", benchAttestation),
     ("consensus", benchConsensus),
     ("ekep", benchEKEP),
+    ("derfuzz", benchDERFuzz),
 ]
 
 import Foundation

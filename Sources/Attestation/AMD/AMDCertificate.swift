@@ -84,27 +84,33 @@ struct AMDCertificate: Sendable {
     }
 
     /// Requires RSASSA-PSS with SHA-384, MGF1-SHA-384 and a 48-byte salt (what swift-crypto's `.PSS` does).
+    ///
+    /// `RSASSA-PSS-params ::= SEQUENCE { hashAlgorithm [0], maskGenAlgorithm [1], saltLength [2], trailerField [3] }`
+    /// (RFC 4055 §3.1), each field optional, explicit, at most once and in order. Every element count is checked
+    /// before it is indexed: hostile parameters such as `[0] { SEQUENCE {} }` are typed errors, never traps.
     static func checkPSSAlgorithm(_ node: ASN1Node, _ name: String) throws(AttestationError) {
         func fail(_ d: String) -> AttestationError { .malformedCertificate(which: name, detail: d) }
         let parts = try DERWalk.children(node, name)
         guard parts.count == 2, try DERWalk.oid(parts[0], name) == rsassaPSS else { throw fail("signature algorithm is not RSASSA-PSS") }
         var hash: String?, mgfHash: String?, salt = 20
+        var lastTag: UInt = 0
+        var seen = false
         for field in try DERWalk.children(parts[1], name) {
-            guard field.identifier.tagClass == .contextSpecific else { throw fail("bad PSS parameters") }
-            let inner = try DERWalk.children(field, name)
-            guard inner.count == 1 else { throw fail("bad PSS parameters") }
+            guard field.identifier.tagClass == .contextSpecific, field.identifier.tagNumber <= 3 else { throw fail("unknown PSS parameter") }
+            guard !seen || field.identifier.tagNumber > lastTag else { throw fail("PSS parameters repeated or out of order") }
+            (seen, lastTag) = (true, field.identifier.tagNumber)
+            let inner = try DERWalk.children(field, name, count: 1)[0]
             switch field.identifier.tagNumber {
-            case 0: hash = try DERWalk.oid(try DERWalk.children(inner[0], name)[0], name)
+            case 0: hash = try DERWalk.hashAlgorithmOID(inner, name)
             case 1:
-                let mgf = try DERWalk.children(inner[0], name)
+                let mgf = try DERWalk.children(inner, name)
                 guard mgf.count == 2, try DERWalk.oid(mgf[0], name) == mgf1 else { throw fail("PSS mask generation is not MGF1") }
-                mgfHash = try DERWalk.oid(try DERWalk.children(mgf[1], name)[0], name)
+                mgfHash = try DERWalk.hashAlgorithmOID(mgf[1], name)
             case 2:
-                guard let s = try? Int(derEncoded: inner[0]) else { throw fail("bad PSS salt length") }
+                guard let s = try? Int(derEncoded: inner) else { throw fail("bad PSS salt length") }
                 salt = s
-            case 3:
-                guard let t = try? Int(derEncoded: inner[0]), t == 1 else { throw fail("bad PSS trailer field") }
-            default: throw fail("unknown PSS parameter")
+            default:
+                guard let t = try? Int(derEncoded: inner), t == 1 else { throw fail("bad PSS trailer field") }
             }
         }
         guard hash == sha384, mgfHash == sha384, salt == 48 else { throw fail("PSS parameters are not SHA-384/MGF1-SHA-384/salt 48") }
