@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "Attestation", "Secp256k1", "TestSupport", crypto, grdb, logging]),
         // Runs the built `darknode` executable as a subprocess (end-to-end `init` / `attest show` / `attest verify`).
         .testTarget(name: "DarknodeCLITests", dependencies: ["Attestation", "Secp256k1", crypto]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1, x509]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),

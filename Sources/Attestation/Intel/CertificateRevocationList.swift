@@ -72,6 +72,9 @@ struct CertificateRevocationList: Sendable {
     /// Checks the issuer, signature and update window.
     func validate(issuer issuerCert: Certificate, at time: Date, name: String) throws(AttestationError) {
         guard issuer == issuerCert.subject else { throw .crlInvalid(which: name, detail: "issuer \(issuer) is not \(issuerCert.subject)") }
+        guard let usage = try? issuerCert.extensions.keyUsage, usage.cRLSign else {
+            throw .crlInvalid(which: name, detail: "issuer \(issuerCert.subject) lacks the cRLSign key usage")
+        }
         guard signatureAlgorithmOID == Self.ecdsaWithSHA256,
               issuerCert.publicKey.isValidSignature(signature, for: tbsBytes, signatureAlgorithm: .ecdsaWithSHA256)
         else { throw .crlInvalid(which: name, detail: "signature invalid") }
