@@ -77,3 +77,46 @@ import Testing
         }
     }
 }
+
+/// What the structure-aware fuzzer found on the fixed parsers (issue 17): outer tags that were never checked.
+@Suite struct FuzzerFindingTests {
+    /// The Milan VCEK with its outer SEQUENCE tag (0x30) turned into [16] constructed (0xB0): the signature covers only
+    /// the TBS, so the wrong tag went unnoticed and the certificate verified. Not DER X.509: refused.
+    @Test func vcekWithAWrongOuterTagIsRefused() throws {
+        var der = try Samples.snpVCEK()
+        #expect(der[0] == 0x30)
+        der[0] = 0xB0
+        #expect(throws: AttestationError.self) { try AMDCertificate(der: der, name: "retagged") }
+        let report = try Samples.snpReport()
+        #expect(throws: AttestationError.self) {
+            try EvidenceVerifier().verify(report, platform: .sevSNP, collateral: Collateral(certificates: [der]), at: Samples.snpTime)
+        }
+    }
+
+    /// The root CA CRL with its outer tag turned into [APPLICATION 16] constructed (0x70), once accepted the same way;
+    /// and the outer, TBS and signatureAlgorithm SEQUENCEs of a PCK CRL and of the VCEK retagged, one at a time.
+    @Test func crlsAndCertificatesWithRetaggedSequencesAreRefused() throws {
+        let collateral = try Samples.sgxCollateral()
+        var crl = collateral.rootCACRL
+        crl[0] = 0x70
+        #expect(throws: AttestationError.self) { try CertificateRevocationList(der: crl, name: "retagged") }
+        var intel = collateral
+        intel.rootCACRL = crl
+        let quote = try Samples.sgxQuote()
+        #expect(throws: AttestationError.self) { try EvidenceVerifier().verify(quote, collateral: Collateral(intel: intel), at: Samples.sgxTime) }
+
+        for (der, parse) in [
+            (collateral.pckCRL, { (b: [UInt8]) throws -> Void in _ = try CertificateRevocationList(der: b, name: "retagged") }),
+            (try Samples.snpVCEK(), { (b: [UInt8]) throws -> Void in _ = try AMDCertificate(der: b, name: "retagged") }),
+        ] {
+            // The outer SEQUENCE, the TBS SEQUENCE and the outer signatureAlgorithm SEQUENCE (pre-order 0, 1, 1 + |TBS|).
+            let tree = try DERTreeFuzzer.Node(der: der)
+            for index in [0, 1, 1 + tree.node(at: 1).count] {
+                #expect(tree.node(at: index).identifier == [0x30])
+                var changed = tree
+                changed.update(at: index) { $0.identifier = [0xB0] }
+                #expect(throws: (any Error).self, "node \(index)") { try parse(changed.encoded) }
+            }
+        }
+    }
+}
