@@ -10,6 +10,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("attestation", benchAttestation),
     ("consensus", benchConsensus),
     ("ekep", benchEKEP),
+    ("derfuzz", benchDERFuzz),
 ]
 
 import Foundation
