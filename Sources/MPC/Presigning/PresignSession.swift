@@ -78,8 +78,8 @@ public struct PresignSession: MPCSession {
             throw .invalidParameters("batch size must be 1…\(Limits.presignaturesPerBatchMax)")
         }
         let n = keyShare.committeeSize, t = keyShare.threshold
-        // The dealing is one broadcast: 34 bytes per commitment point (with framing), one ciphertext per member.
-        let dealingBytes = count * ((2 * (t + 1) + 2 * (2 * t + 1)) * 34 + n * 64 * Self.sharingsPerInstance) + n * 40
+        // The dealing is one broadcast: 67 bytes per commitment point (65 + framing), one ciphertext per member.
+        let dealingBytes = count * ((2 * (t + 1) + 2 * (2 * t + 1)) * 67 + n * 64 * Self.sharingsPerInstance) + n * 40
         guard dealingBytes <= Limits.messageBytesMax else {
             throw .invalidParameters("a batch of \(count) makes a dealing above \(Limits.messageBytesMax) bytes at n = \(n)")
         }
