@@ -79,7 +79,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", crypto, nioCore, nioPosix, nioSSL, grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", crypto, nioCore, nioPosix, nioSSL, grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
 
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", crypto, nioPosix]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]

@@ -4,8 +4,9 @@ public enum Limits {
     /// bounds the O(n²) work of a presignature.
     public static let partiesMax = 255
     /// Presignatures made by one session. A batch amortises rounds; a dealing carries, per presignature,
-    /// 6t + 4 commitment points and n encrypted share vectors of 256 bytes, so 256 keeps it near 2.6 MB at
-    /// n = 31 (`PresignSession` also refuses a batch whose dealing would exceed `messageBytesMax`).
+    /// 6t + 4 commitment points (65 bytes each on the wire) and n encrypted share vectors of 256 bytes, so 256
+    /// keeps it near 3.1 MB at n = 31 (`PresignSession` also refuses a batch whose dealing would exceed
+    /// `messageBytesMax`).
     public static let presignaturesPerBatchMax = 256
     /// Signer sets whose Lagrange coefficients are remembered (a committee uses few distinct sets).
     public static let lagrangeCacheSetsMax = 256

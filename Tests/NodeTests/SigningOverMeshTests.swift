@@ -5,6 +5,7 @@ import Foundation
 import Secp256k1
 import Shard
 import Testing
+import TestSupport
 
 @testable import Node
 
@@ -56,6 +57,25 @@ import Testing
         let authorisation = try #require(request.mintAuthorisation(shardKey: shardKey))
         let digest = try RenVMHashes.mintDigest(pHash: pHash, amount: 123_456, sHash: sHash, to: to, nHash: nHash)
         #expect(try RecoverableSignature(evm: authorisation).recoverPublicKey(digest: digest).evmAddress == shardKey.evmAddress)
+        try verifyWithOracle(publicKey: shardKey, digest: digest, authorisation: authorisation)
         await shard.stopAll()
+    }
+
+    /// The independent verifier (python-ecdsa and coincurve, pycryptodome's Keccak): the signature verifies, is
+    /// low-S, and (r, s, v) recovers the shard key's EVM address, as `ecrecover` would.
+    func verifyWithOracle(publicKey: PublicKey, digest: [UInt8], authorisation: [UInt8]) throws {
+        guard PythonOracle.isAvailable else {
+            if PythonOracle.isRequired { Issue.record("\(PythonOracle.missingMessage)") }
+            return
+        }
+        let signature = try RecoverableSignature(evm: authorisation)
+        let fields: [String: Any] = [
+            "kind": "signature", "publicKey": Hex.encode(publicKey.compressed), "digest": Hex.encode(digest),
+            "der": Hex.encode(signature.signature.der), "recoveryId": Int(signature.recoveryID), "evmAddress": publicKey.evmAddressString,
+        ]
+        let line = String(decoding: try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
+        let output = try PythonOracle.run(script: "mpc_verify.py", input: Data((line + "\n").utf8))
+        let result = try JSONSerialization.jsonObject(with: output) as? [String: Any]
+        #expect(result?["ok"] as? Bool == true, "oracle: \(result?["why"] ?? "?")")
     }
 }

@@ -21,9 +21,10 @@ import Secp256k1
 /// Optimistic checks, with the expensive check only on failure: summed dealer shares are checked once per
 /// sharing (if QUAL then shrinks, the sum over QUAL is checked again, and a dealer whose error had cancelled
 /// against a removed one is proven wrong in round 3 with `shareEvidence`: the batch aborts naming it, and no
-/// honest member is blamed); w is accepted without checking product proofs when all n members opened and their shares lie
-/// on one degree-2t polynomial (with n ≥ 3t + 1 at least 2t + 1 of them are honest, so that polynomial is
-/// the honest one); key-product proofs are checked only when a signature fails to verify.
+/// honest member is blamed); w is accepted without checking product proofs when all n members opened and their
+/// shares lie on one degree-2t polynomial (with n = 3t + 1 at least 2t + 1 of them are honest, so that
+/// polynomial is the honest one), else from the first 2t + 1 openers whose proofs verify; key-product proofs are
+/// checked only when a signature fails to verify.
 public struct PresignSession: MPCSession {
     public let sessionID: SessionID
     public let keyShare: KeyShare
@@ -77,8 +78,8 @@ public struct PresignSession: MPCSession {
             throw .invalidParameters("batch size must be 1…\(Limits.presignaturesPerBatchMax)")
         }
         let n = keyShare.committeeSize, t = keyShare.threshold
-        // The dealing is one broadcast: 34 bytes per commitment point (with framing), one ciphertext per member.
-        let dealingBytes = count * ((2 * (t + 1) + 2 * (2 * t + 1)) * 34 + n * 64 * Self.sharingsPerInstance) + n * 40
+        // The dealing is one broadcast: 67 bytes per commitment point (65 + framing), one ciphertext per member.
+        let dealingBytes = count * ((2 * (t + 1) + 2 * (2 * t + 1)) * 67 + n * 64 * Self.sharingsPerInstance) + n * 40
         guard dealingBytes <= Limits.messageBytesMax else {
             throw .invalidParameters("a batch of \(count) makes a dealing above \(Limits.messageBytesMax) bytes at n = \(n)")
         }

@@ -50,7 +50,7 @@ struct LocalnetCommand: AsyncParsableCommand {
 
         let children = try (0..<nodes).map { i in try startNode(i, root: root, genesisPath: genesisPath) }
         defer { stopAll(children) }
-        let progress = LocalnetProgress(nodes: nodes)
+        let progress = LocalnetProgress(nodes: nodes, genesis: genesis.shard)
         for (i, child) in children.enumerated() { child.forward(to: progress, node: i, log: root + "/node-\(i)/events.jsonl") }
 
         // Whichever comes first: a signal, or the target height (or a node halting).
@@ -59,7 +59,7 @@ struct LocalnetCommand: AsyncParsableCommand {
         Task { sink.yield("signal \(await stop.wait())") }
         let target = blocks
         Task {
-            _ = await progress.waitUntil { target > 0 && $0.minimumHeight >= UInt64(target) || !$0.fatal.isEmpty }
+            _ = await progress.waitUntil { target > 0 && $0.minimumHeight >= UInt64(target) && $0.hasShardKey || !$0.fatal.isEmpty }
             sink.yield("progress")
         }
         var iterator = outcomes.makeAsyncIterator()
@@ -143,7 +143,11 @@ actor LocalnetProgress {
     struct Snapshot {
         var minimumHeight: UInt64
         var fatal: [String]
+        var hasShardKey: Bool
     }
+
+    let genesis: ShardGenesis
+    private(set) var shardKey: PublicKey?
 
     private var heights: [UInt64]
     private var connected: [Int]
@@ -151,12 +155,13 @@ actor LocalnetProgress {
     private var lastPrinted: UInt64 = 0
     private var waiters: [(condition: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
 
-    init(nodes: Int) {
+    init(nodes: Int, genesis: ShardGenesis) {
+        self.genesis = genesis
         heights = Array(repeating: 0, count: nodes)
         connected = Array(repeating: 0, count: nodes)
     }
 
-    var snapshot: Snapshot { Snapshot(minimumHeight: heights.min() ?? 0, fatal: fatal) }
+    var snapshot: Snapshot { Snapshot(minimumHeight: heights.min() ?? 0, fatal: fatal, hasShardKey: shardKey != nil) }
 
     var summary: String { "decided heights per node: \(heights.map(String.init).joined(separator: ", "))" }
 
@@ -175,12 +180,20 @@ actor LocalnetProgress {
         case "decided":
             if let h = (event["height"] as? NSNumber)?.uint64Value { heights[node] = max(heights[node], h) }
             let shard = event["shard"] as? [String] ?? []
-            for line in shard where node == 0 { print("shard: \(line)") }
+            for line in shard where node == 0 && !line.hasPrefix("mpc ") { print("shard: \(line)") }
+            for line in shard where line.hasPrefix("shard-key ") && shardKey == nil {
+                if let bytes = Hex.decode(String(line.dropFirst("shard-key ".count))), let key = try? PublicKey(encoded: bytes) {
+                    shardKey = key
+                    announce(key)
+                }
+            }
             let minimum = heights.min() ?? 0
             if minimum >= lastPrinted + 10 || (minimum > lastPrinted && minimum <= 3) {
                 lastPrinted = minimum
                 print("localnet: every node has decided height \(minimum)")
             }
+        case "mpc" where node == 0:
+            print("mpc: \(event["detail"] ?? "?")")
         case "fatal":
             let reason = "node \(node): \(event["reason"] ?? "?")"
             fatal.append(reason)
@@ -192,6 +205,15 @@ actor LocalnetProgress {
         var remaining: [(condition: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
         for w in waiters { if w.condition(s) { w.continuation.resume(returning: true) } else { remaining.append(w) } }
         waiters = remaining
+    }
+
+    /// The shard key, the EVM address mint authorisations recover to, and the shard's custody address.
+    private func announce(_ key: PublicKey) {
+        print("localnet: shard key        \(Hex.encode(key.compressed))")
+        print("localnet: EVM address      \(key.evmAddressString)  (MintGateway's mint authority)")
+        if let custody = try? GatewayScript(gHash: nil, shardKey: key, recovery: genesis.recovery) {
+            print("localnet: custody address  \(custody.address(network: genesis.bitcoinNetwork))  (P2WSH; recovery \(genesis.recovery.threshold)-of-\(genesis.recovery.keys.count) after \(genesis.recovery.delayBlocks) blocks)")
+        }
     }
 
     func waitUntil(_ condition: @escaping (Snapshot) -> Bool) async -> Bool {
