@@ -50,7 +50,7 @@ import TestSupport
 
         let shard = try TestShard(nodes: 4, configuration: Self.configuration)
         try await shard.startAll()
-        #expect(await eventually("shard key on every node", seconds: 180) {
+        #expect(await eventually("shard key on every node", seconds: 900) {
             for r in shard.running where await r.state.shardKey == nil { return false }
             return true
         })
@@ -87,7 +87,7 @@ import TestSupport
             nHashes.append(try mint.nHash())
             _ = try await shard.running[i % 4].submit(.mint(mint))
         }
-        #expect(await eventually("100 mints signed", seconds: 300) {
+        #expect(await eventually("100 mints signed", seconds: 900) {
             let state = await shard.running[1].state
             return nHashes.allSatisfy { state.request(id: $0)?.signature != nil }
         })
@@ -114,7 +114,7 @@ import TestSupport
         _ = try await shard.running[2].submit(.sweep(SweepRequest(coins: coins, feeRate: 2)))
         #expect(await eventually("sweep committed") { await shard.running[0].state.sweepTxid(spending: coins[0]) != nil })
         let sweepID = try #require(await shard.running[0].state.sweepTxid(spending: coins[0]))
-        #expect(await eventually("sweep signed", seconds: 180) { (try? await shard.running[0].state.signedSweep(txid: sweepID)) != nil })
+        #expect(await eventually("sweep signed", seconds: 900) { (try? await shard.running[0].state.signedSweep(txid: sweepID)) != nil })
         let signedSweep = try await shard.running[0].state.signedSweep(txid: sweepID)
         #expect(signedSweep.inputs.count == 24)
 
