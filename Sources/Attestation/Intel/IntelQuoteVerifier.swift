@@ -17,40 +17,34 @@ struct IntelQuoteVerifier {
         guard quote.qeVendorID == IntelQuote.intelQEVendorID else {
             throw .parse(.invalidField(structure: "Intel quote", field: "qe_vendor_id", detail: "not Intel's QE"))
         }
-        // CRLs first: they feed revocation into every chain below.
-        var crls: [CertificateRevocationList] = []
-        var root: Certificate? = nil
-        if let collateral {
-            root = try CertificateChain.certificate(rootDER, "Intel root")
-            let rootCRL = try CertificateRevocationList(der: collateral.rootCACRL, name: "Intel root CA CRL")
-            try rootCRL.validate(issuer: root!, at: time, name: "Intel root CA CRL")
-            crls.append(rootCRL)
+        let prepared = try collateral.map { c throws(AttestationError) in try PreparedIntelCollateral(c, rootDER: rootDER, at: time) }
+        return try verify(quote, prepared: prepared, at: time)
+    }
+
+    /// Verifies `quote` with collateral verified beforehand (`nil`: authenticity only, TCB not evaluated).
+    func verify(_ quote: IntelQuote, prepared: PreparedIntelCollateral?, at time: Date) throws(AttestationError) -> VerifiedEvidence {
+        guard quote.qeVendorID == IntelQuote.intelQEVendorID else {
+            throw .parse(.invalidField(structure: "Intel quote", field: "qe_vendor_id", detail: "not Intel's QE"))
         }
-        var pckCRLIssuer: (crl: CertificateRevocationList, certificate: Certificate)? = nil
-        if let collateral {
-            // The PCK CRL is issued by the PCK's CA; its issuer chain (checked against the root CRL) comes with the collateral.
-            let rootCRLs = crls
-            let pckCRL = try CertificateRevocationList(der: collateral.pckCRL, name: "PCK CRL")
-            let crlIssuerChain = try CertificateChain.validate(try PEM.certificates(collateral.pckCRLIssuerChainPEM), root: rootDER,
-                                                               name: "PCK CRL issuer", at: time,
-                                                               revoked: { cert in rootCRLs.contains { $0.isRevoked(cert) } })
-            try pckCRL.validate(issuer: crlIssuerChain[0], at: time, name: "PCK CRL")
-            crls.append(pckCRL)
-            pckCRLIssuer = (pckCRL, crlIssuerChain[0])
+        if let prepared {
+            guard prepared.rootDER == rootDER else { throw .untrustedRoot(chain: "Intel collateral") }
+            guard prepared.validFrom <= time, time <= prepared.validUntil else {
+                throw .collateralExpired(which: "Intel collateral", issueDate: prepared.validFrom, nextUpdate: prepared.validUntil, time: time)
+            }
         }
-        let revoked: (Certificate) -> Bool = { cert in crls.contains { $0.isRevoked(cert) } }
+        let revoked: (Certificate) -> Bool = { cert in prepared?.isRevoked(cert) ?? false }
 
         // 1. PCK chain, checked once against both CRLs.
         let pckChainDER = try PEM.certificates(bytes: quote.pckCertificateChainPEM)
         let pckChain = try CertificateChain.validate(pckChainDER, root: rootDER, name: "PCK", at: time, leafSigns: true, revoked: revoked)
         let pck = pckChain[0]
-        if let pckCRLIssuer {
+        if let prepared {
             // Intel QVL: the PCK CRL must be the one of the CA that issued this PCK (Processor or Platform CA), signed
             // by that CA's key; another CA's CRL, however valid, says nothing about this PCK's revocation.
-            guard pckCRLIssuer.crl.issuer == pck.issuer, pckChain.count > 1, pckCRLIssuer.certificate.subject == pckChain[1].subject,
-                  pckCRLIssuer.certificate.publicKey == pckChain[1].publicKey
+            guard prepared.pckCRL.issuer == pck.issuer, pckChain.count > 1, prepared.pckCRLIssuer.subject == pckChain[1].subject,
+                  prepared.pckCRLIssuer.publicKey == pckChain[1].publicKey
             else {
-                throw .crlInvalid(which: "PCK CRL", detail: "issued by \(pckCRLIssuer.crl.issuer), not by the PCK's issuer \(pck.issuer)")
+                throw .crlInvalid(which: "PCK CRL", detail: "issued by \(prepared.pckCRL.issuer), not by the PCK's issuer \(pck.issuer)")
             }
         }
         let pckExtension = try PCKExtension(certificate: pck)
@@ -70,34 +64,17 @@ struct IntelQuoteVerifier {
 
         // 4. Collateral and TCB.
         var tcb = TCBEvaluation(status: .notEvaluated)
-        if let collateral {
-            tcb = try evaluateTCB(quote: quote, pckExtension: pckExtension, collateral: collateral, at: time, revoked: revoked)
+        if let prepared {
+            tcb = try evaluateTCB(quote: quote, pckExtension: pckExtension, tcbInfo: prepared.tcbInfo, qeIdentity: prepared.qeIdentity)
         }
         return VerifiedEvidence(
             platform: quote.isTDX ? .tdx : .sgx, measurements: IntelQuoteVerifier.measurements(quote), reportData: quote.reportData,
-            tcb: tcb, isDebug: IntelQuoteVerifier.isDebug(quote), verifiedAt: time, collateralChecked: collateral != nil)
+            tcb: tcb, isDebug: IntelQuoteVerifier.isDebug(quote), verifiedAt: time, collateralChecked: prepared != nil)
     }
 
-    private func evaluateTCB(quote: IntelQuote, pckExtension: PCKExtension, collateral: IntelCollateral, at time: Date,
-                             revoked: (Certificate) -> Bool) throws(AttestationError) -> TCBEvaluation {
-        // TCB info: signature over the exact JSON text (by the pinned TCB signer), then content.
-        let tcbSigner = try collateralSigner(collateral.tcbInfoIssuerChainPEM, which: "TCB info", at: time, revoked: revoked)
-        guard tcbSigner.publicKey.isValidSignature(IntelQuoteVerifier.der(rawSignature: collateral.tcbInfoSignature), for: collateral.tcbInfoJSON,
-                                                   signatureAlgorithm: .ecdsaWithSHA256)
-        else { throw .collateralSignatureInvalid(which: "TCB info") }
-        let tcbInfo = try TCBInfo(json: collateral.tcbInfoJSON)
-        guard tcbInfo.issueDate <= time, time <= tcbInfo.nextUpdate else {
-            throw .collateralExpired(which: "TCB info", issueDate: tcbInfo.issueDate, nextUpdate: tcbInfo.nextUpdate, time: time)
-        }
-        let qeSigner = try collateralSigner(collateral.qeIdentityIssuerChainPEM, which: "QE identity", at: time, revoked: revoked)
-        guard qeSigner.publicKey.isValidSignature(IntelQuoteVerifier.der(rawSignature: collateral.qeIdentitySignature), for: collateral.qeIdentityJSON,
-                                                  signatureAlgorithm: .ecdsaWithSHA256)
-        else { throw .collateralSignatureInvalid(which: "QE identity") }
-        let qeIdentity = try QEIdentity(json: collateral.qeIdentityJSON)
-        guard qeIdentity.issueDate <= time, time <= qeIdentity.nextUpdate else {
-            throw .collateralExpired(which: "QE identity", issueDate: qeIdentity.issueDate, nextUpdate: qeIdentity.nextUpdate, time: time)
-        }
-
+    private func evaluateTCB(quote: IntelQuote, pckExtension: PCKExtension, tcbInfo: TCBInfo, qeIdentity: QEIdentity) throws(AttestationError)
+        -> TCBEvaluation
+    {
         // QE identity: the QE must be Intel's, in production mode, at a listed ISVSVN.
         let expectedQEID = quote.isTDX ? "TD_QE" : "QE"
         guard qeIdentity.id == expectedQEID else { throw .collateralInvalid(which: "QE identity", detail: "id \(qeIdentity.id), expected \(expectedQEID)") }
