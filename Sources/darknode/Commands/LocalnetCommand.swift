@@ -115,8 +115,8 @@ struct LocalnetCommand: AsyncParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DarknodeVersion.executablePath)
         process.arguments = ["run", "--data-dir", root + "/node-\(i)", "--listen", "127.0.0.1:\(basePort + i)", "--genesis", genesisPath,
-                             "--status-interval-ms", "5000", "--idle-block-interval-ms", "\(idleBlockIntervalMilliseconds)",
-                             "--rpc", "127.0.0.1:\(rpcBasePort + i)"]
+                             "--status-interval-ms", "5000", "--idle-block-interval-ms", "\(idleBlockIntervalMilliseconds)"]
+        if demo { process.arguments! += ["--rpc", "127.0.0.1:\(rpcBasePort + i)"] }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
