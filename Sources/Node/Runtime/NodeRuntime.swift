@@ -66,6 +66,9 @@ public actor NodeRuntime {
         self.configuration = configuration
         self.logger = logger
         validators = try genesis.validatorSet()
+        // A one-member committee is its own quorum: its process would decide height after height inside one step,
+        // never yielding to the network or the disk. A shard has at least two members (four for t = 1).
+        guard genesis.committee.count >= 2 else { throw ShardError.malformed("a shard needs at least two members") }
         let state = try store.loadState(genesis: genesis)
         let height = state.height + 1
         let wal = try store.walEntries(height: height)
