@@ -8,12 +8,12 @@ SWIFT_TEST_FLAGS ?=
 .PHONY: run test setup-system setup-python build release bench fuzz clean
 
 ## Build and start the main job: a local shard of node processes on the simulated (insecure) platform, attested
-## to each other over EKEP, running consensus with the shard application until every node has decided BLOCKS blocks.
+## to each other over EKEP, generating the shard key; then the demo (regtest deposits, their mints signed by the
+## shard and checked, a sweep of the custody coins) over JSON-RPC, and every process stops.
 NODES ?= 4
-BLOCKS ?= 50
 run: setup-system
 	swift build -c release --product darknode
-	.build/release/darknode localnet --nodes $(NODES) --blocks $(BLOCKS)
+	.build/release/darknode localnet --nodes $(NODES) --demo
 
 ## Every test, with the Python oracles installed in a virtualenv. Test data is in Tests/Fixtures. With the
 ## virtualenv in place the oracle tests are required: a missing oracle fails them instead of skipping.

@@ -99,6 +99,8 @@ public actor RPCHandler {
         case "darknode_submitHeaders": return try await submitHeaders(params)
         case "darknode_submitShardTx": return try await submitShardTransaction(params)
         case "darknode_status": return try await status(params)
+        case "darknode_queryMint": return try await queryMint(params)
+        case "darknode_querySweep": return try await querySweep(params)
         default: throw .methodNotFound(method)
         }
     }
@@ -209,7 +211,7 @@ public actor RPCHandler {
         do { tx = try ShardTransaction(decoding: bytes) } catch { throw .invalidParams("tx", "\(error)") }
         switch tx {
         case .bitcoinHeaders, .mint, .sweep, .misbehaviour: break
-        case .shardKey, .presignatures, .signatures:
+        case .shardKey, .presignatures, .signatures, .mpcBroadcast:
             throw .invalidParams("tx", "a \(tx.kind) transaction is produced by the committee, not submitted over RPC")
         }
         return try await submit(tx)
@@ -220,6 +222,39 @@ public actor RPCHandler {
             let id = try await service.submitTransaction(tx)
             return .object([("id", .string(Hex.encode(id))), ("kind", .string(tx.kind))])
         } catch { throw .submission(error) }
+    }
+
+    /// `darknode_queryMint`: `{nHash: hex}` → `{status: "executing"|"done", amount, authorisation?: hex of r‖s‖v}` for a
+    /// mint the shard committed, whatever path submitted it; -32005 if no block committed it.
+    func queryMint(_ params: JSONValue?) async throws(RPCError) -> JSONValue {
+        let p = try ParamReader(params, path: "")
+        try p.only(["nHash"])
+        let nHash = try p.hex("nHash")
+        guard nHash.count == 32 else { throw .invalidParams("nHash", "must be 32 bytes, got \(nHash.count)") }
+        guard let s = await service.mintStatus(nHash: nHash) else {
+            throw RPCError(code: RPCError.notFoundCode, message: "mint not committed: \(Hex.encode(nHash))", field: "nHash")
+        }
+        var fields: [(String, JSONValue)] = [("status", .string(s.authorisation == nil ? "executing" : "done")), ("amount", .string(String(s.amount)))]
+        if let a = s.authorisation { fields.append(("authorisation", .string(Hex.encode(a)))) }
+        return .object(fields)
+    }
+
+    /// `darknode_querySweep`: `{coin: "TXIDHEX:VOUT"}` (txid in internal byte order) → `{txid, transaction?}`: the
+    /// committed sweep spending that custody coin, and once every input is signed, the signed transaction (hex).
+    func querySweep(_ params: JSONValue?) async throws(RPCError) -> JSONValue {
+        let p = try ParamReader(params, path: "")
+        try p.only(["coin"])
+        let text = try p.string("coin")
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let txid = Hex.decode(String(parts[0])), txid.count == 32, let vout = UInt32(parts[1]) else {
+            throw .invalidParams("coin", "must be TXIDHEX:VOUT")
+        }
+        guard let sweep = await service.sweep(spending: OutPoint(txid: txid, index: vout)) else {
+            throw RPCError(code: RPCError.notFoundCode, message: "no committed sweep spends \(text)", field: "coin")
+        }
+        var fields: [(String, JSONValue)] = [("txid", .string(Hex.encode(sweep.txid.reversed())))]
+        if let tx = sweep.signedTransaction { fields.append(("transaction", .string(Hex.encode(tx)))) }
+        return .object(fields)
     }
 
     /// `darknode_status`: `{}` → `{height, shardKey, bitcoinTipHeight, mempoolTransactions}`.

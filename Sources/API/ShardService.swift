@@ -1,3 +1,4 @@
+import Bitcoin
 import Shard
 
 /// What the RPC server needs from a node, and nothing more: hand a transaction to the mempool, and read committed
@@ -11,6 +12,21 @@ public protocol ShardService: Sendable {
     func mintStatus(nHash: [UInt8]) async -> MintStatus?
     /// A summary for `darknode_status`.
     func status() async -> ServiceStatus
+    /// The committed sweep spending `coin`, with its signed transaction once every input is signed.
+    func sweep(spending coin: OutPoint) async -> SweepStatus?
+}
+
+/// A committed sweep as `darknode_querySweep` reports it.
+public struct SweepStatus: Sendable, Equatable {
+    /// Internal byte order.
+    public var txid: [UInt8]
+    /// The serialized transaction with witnesses, once every input is signed.
+    public var signedTransaction: [UInt8]?
+
+    public init(txid: [UInt8], signedTransaction: [UInt8]?) {
+        self.txid = txid
+        self.signedTransaction = signedTransaction
+    }
 }
 
 /// Why the node did not queue a submitted transaction (the node's mempool refusals, in the API's own terms so that

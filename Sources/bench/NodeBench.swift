@@ -119,7 +119,7 @@ private func nodeBench(nodes n: Int, requests: Int) async throws -> String {
     }
     let block = miner.mine(deposits)
     _ = try await runtimes[0].submit(.bitcoinHeaders([block.header]))
-    while await runtimes[n - 1].state.bitcoinTip.height < 1 { try await Task.sleep(for: .milliseconds(5)) }
+    for r in runtimes { while await r.state.bitcoinTip.height < 1 { try await Task.sleep(for: .milliseconds(5)) } }
     for (i, d) in deposits.enumerated() {
         let proof = block.inclusionProof(txid: d.txid)!
         mints.append(try MintRequest(depositTransaction: d.serialized(), outputIndex: 0, transactionIndex: proof.index,

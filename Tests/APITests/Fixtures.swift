@@ -23,6 +23,8 @@ actor FakeShardService: ShardService {
         ServiceStatus(height: 7, shardKey: shardKey, bitcoinTipHeight: 120, mempoolTransactions: submitted.count)
     }
 
+    func sweep(spending coin: OutPoint) async -> SweepStatus? { nil }
+
     func refuse(with error: SubmissionError?) { refusal = error }
     func commit(_ status: MintStatus) { mints[status.nHash] = status }
     func setShardKey(_ key: [UInt8]?) { shardKey = key }

@@ -58,11 +58,15 @@ struct LocalnetProcessTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("localnet-test-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let basePort = Int.random(in: 20_000...40_000)
-        // 1. The localnet command itself: creates four nodes and a genesis, runs them to height 5, stops them all.
-        let localnet = try AttestCLITests.run(Self.darknode, ["localnet", "--nodes", "4", "--blocks", "5", "--dir", dir,
+        // 1. The localnet command itself with its demo: creates four nodes and a genesis, generates the key, then as a
+        //    JSON-RPC client relays regtest headers, mints three deposits (each authorisation checked by the demo
+        //    against the shard key's EVM address) and sweeps them, and stops every process.
+        let localnet = try AttestCLITests.run(Self.darknode, ["localnet", "--nodes", "4", "--demo", "--dir", dir,
                                                               "--base-port", "\(basePort)"])
         #expect(localnet.status == 0, "localnet failed: \(localnet.standardOutput) \(localnet.standardError)")
-        #expect(localnet.standardOutput.contains("target reached"))
+        #expect(localnet.standardOutput.contains("stopping (demo complete)"))
+        #expect(localnet.standardOutput.components(separatedBy: "✓").count - 1 == 3, "three mint authorisations verified")
+        #expect(localnet.standardOutput.contains("spends 3 custody coin(s)"))
         #expect(localnet.standardOutput.contains("attested and connected to all 3 peers"))
         // Key generation ran across the four processes (consensus as the MPC broadcast) and the key was registered.
         #expect(localnet.standardOutput.contains("localnet: shard key"), "no shard key: \(localnet.standardOutput)")

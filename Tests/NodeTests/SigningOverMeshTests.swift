@@ -45,7 +45,10 @@ import TestSupport
         let block = miner.mine([deposit])
         let headers = [block.header, miner.mine().header, miner.mine().header]
         _ = try await shard.running[0].submit(.bitcoinHeaders(headers))
-        #expect(await eventually("headers relayed") { await shard.running[1].state.bitcoinTip.height == 3 })
+        #expect(await eventually("headers relayed on every node") {
+            for r in shard.running where await r.state.bitcoinTip.height != 3 { return false }
+            return true
+        })
         let proof = try #require(block.inclusionProof(txid: deposit.txid))
         let mint = try MintRequest(depositTransaction: deposit.serialized(), outputIndex: 0, transactionIndex: proof.index,
                                    transactionCount: UInt32(proof.transactionCount), siblings: proof.siblings, blockHash: block.header.hash,

@@ -1,4 +1,5 @@
 import API
+import Bitcoin
 import Shard
 
 /// The node as the RPC server sees it: submissions go through the same admission as transactions from peers
@@ -19,6 +20,12 @@ extension NodeRuntime: ShardService {
 
     public func mintStatus(nHash: [UInt8]) async -> MintStatus? {
         MintStatus(state: state, nHash: nHash)
+    }
+
+    public func sweep(spending coin: OutPoint) async -> SweepStatus? {
+        let s = state
+        guard let txid = s.sweepTxid(spending: coin) else { return nil }
+        return SweepStatus(txid: txid, signedTransaction: (try? s.signedSweep(txid: txid))?.serialized())
     }
 
     public func status() async -> ServiceStatus {

@@ -33,9 +33,10 @@ public struct ShardGenesis: Sendable, Equatable {
             throw .oversize(field: "committee", count: committee.count, limit: ShardLimits.committeeMax)
         }
         guard Set(committee.map(\.compressed)).count == committee.count else { throw .malformed("committee lists a key twice") }
-        // n = 3t + 1 at most faulty t: the MPC and consensus thresholds coincide (docs/node.md).
-        guard threshold >= 0, 3 * threshold + 1 <= committee.count else {
-            throw .malformed("threshold \(threshold) needs at least \(3 * threshold + 1) members, committee has \(committee.count)")
+        // n = 3t + 1 with t ≥ 1: consensus tolerates t faulty members, and the MPC module requires exactly this size
+        // (a larger n would let two disjoint signer sets each finish a signature with one nonce; docs/mpc.md).
+        guard threshold >= 1, 3 * threshold + 1 == committee.count else {
+            throw .malformed("a committee of \(committee.count) with threshold \(threshold): need n = 3t + 1 with t ≥ 1 (4, 7, 10, …)")
         }
         guard (1...ShardLimits.headerWindow).contains(confirmationsRequired) else {
             throw .malformed("confirmations must be 1…\(ShardLimits.headerWindow)")

@@ -30,8 +30,8 @@ struct LocalnetCommand: AsyncParsableCommand {
     var rpcBasePort: Int { basePort + 100 }
 
     func validate() throws {
-        // One member would decide every height inside a single consensus step, without the network.
-        guard (2...32).contains(nodes) else { throw ValidationError("--nodes must be between 2 and 32") }
+        // n = 3t + 1 with t ≥ 1, as threshold signing requires.
+        guard (4...31).contains(nodes), nodes % 3 == 1 else { throw ValidationError("--nodes must be 3t + 1 for t ≥ 1: 4, 7, 10, …, 31") }
         guard (1_024...65_000).contains(basePort) else { throw ValidationError("--base-port must be between 1024 and 65000") }
         guard blocks >= 0 else { throw ValidationError("--blocks must be ≥ 0") }
         guard (1...ShardLimits.sweepInputsMax).contains(deposits) else { throw ValidationError("--deposits must be 1…\(ShardLimits.sweepInputsMax)") }

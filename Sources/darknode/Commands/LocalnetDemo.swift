@@ -61,7 +61,11 @@ struct LocalnetDemo {
         for _ in 1..<genesis.confirmationsRequired { headers.append(miner.mine().header) }
         print("demo: mined regtest block \(block.header.displayHash) with \(deposits) deposit(s), \(headers.count) block(s) in all")
         _ = try await rpc[0].call("darknode_submitHeaders", ["headers": headers.map { Hex.encode($0.serialized) }])
-        try await waitFor("headers relayed") { (try await rpc[1].call("darknode_status", [:])["bitcoinTipHeight"] as? Int ?? 0) >= headers.count }
+        // Every member must hold the headers before it judges a mint against them.
+        try await waitFor("headers relayed") {
+            for client in rpc where (try await client.call("darknode_status", [:])["bitcoinTipHeight"] as? Int ?? 0) < headers.count { return false }
+            return true
+        }
 
         var nHashes: [[UInt8]] = []
         for (i, tx) in transactions.enumerated() {
