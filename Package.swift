@@ -18,6 +18,7 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let bigInt: Target.Dependency = .product(name: "BigInt", package: "BigInt")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 
 /// Arithmetic-heavy pure modules are optimised in debug builds too: tests run 100,000s of field operations and
 /// seeded simulations, which are unusably slow at -Onone. (Root-package unsafe flags are allowed by SwiftPM.)
@@ -66,20 +67,22 @@ let package = Package(
         // Layer 2: adapters with I/O.
         .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging]),
         .target(name: "SecureChannelNIO", dependencies: ["SecureChannel", "Attestation", nioCore, nioPosix, logging]),
+        // JSON-RPC 2.0 over HTTP: RenVM's ren_submitTx / ren_queryTx over a narrow service the node implements.
+        .target(name: "API", dependencies: ["Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix, nioHTTP1]),
         .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), logging]),
 
         // Layer 3: the node (consensus with the shard application over the attested mesh, sealed persistence).
-        .target(name: "Node", dependencies: ["Shard", "Consensus", "Enclave", "Network", "Secp256k1", logging]),
+        .target(name: "Node", dependencies: ["API", "Shard", "Consensus", "MPC", "Enclave", "Network", "Secp256k1", logging]),
 
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
             name: "darknode",
-            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", argumentParser, logging, crypto],
+            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", "API", argumentParser, logging, crypto],
             plugins: ["BuildInfoPlugin"]
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", crypto, nioCore, nioPosix, nioSSL, grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", crypto, nioCore, nioPosix, nioSSL, grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
 
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
@@ -97,11 +100,12 @@ let package = Package(
         .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "Attestation", "Secp256k1", "TestSupport", crypto, grdb, logging]),
         // Runs the built `darknode` executable as a subprocess (end-to-end `init` / `attest show` / `attest verify`).
         .testTarget(name: "DarknodeCLITests", dependencies: ["Attestation", "Secp256k1", crypto]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1, x509]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", crypto, nioPosix]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
+        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]

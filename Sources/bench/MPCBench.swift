@@ -63,3 +63,60 @@ func benchMPC(_ h: inout Harness) {
         _ = presign
     }
 }
+
+/// CPU time of this thread, in nanoseconds.
+private func threadCPUNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// One party's presigning cost, measured honestly: a whole committee runs once over the in-process network
+/// (messages as bytes), its agreed transcript is recorded, and a fresh copy of ONE member's session replays it
+/// alone: it deals (commitments, encryption of every member's shares), decodes and validates every message
+/// (its own included), decrypts and checks its shares, proves and opens, and finishes the batch. The figure is
+/// that thread's CPU time divided by the batch size, median of 5 replays. Fast path: everyone honest. Slow path:
+/// one member silent from the start, so rounds close on timeout votes and the pessimistic checks run.
+func benchMPCReplay(_ h: inout Harness) {
+    print("== mpc-replay (one party's CPU replaying a recorded transcript, per presignature) ==")
+    let near: [Int: String] = [13: "4.90 ms", 31: "24.56 ms"]
+    for (t, n) in [(4, 13), (10, 31)] {
+        let parameters = try! CommitteeParameters(size: n, threshold: t)
+        var rng = DeterministicRNG(seed: 2027)
+        let shares = try! MPCSimulation.generateKey(parameters: parameters, rng: &rng).sessions.compactMap(\.keyShare)
+        precondition(shares.count == n)
+        let batch = 16
+        let silentSlot = n - 1
+        for (label, behaviours) in [
+            ("fast path", [:] as [Int: LocalNetwork<PresignSession>.Behaviour]),
+            ("slow path (member \(n) silent)", [silentSlot: { _ in [] }]),
+        ] {
+            var network = try! MPCSimulation.presignNetwork(keyShares: shares, count: batch, rng: &rng, behaviours: behaviours)
+            let party = 0
+            let fresh = network.sessions[party]
+            network.run()
+            precondition(network.sessions[party].status == .finished, "the recorded run did not finish")
+            let wire = network.wireTranscript
+            let bytes = wire.reduce(0) { $0 + $1.count }
+            var samples: [Double] = []
+            for _ in 0..<5 {
+                var replay = fresh
+                let start = threadCPUNanoseconds()
+                _ = replay.start(now: .zero)
+                for encoded in wire {
+                    guard let message = try? MPCWire.decode(encoded) else { continue }
+                    try? replay.handle(message, now: .zero)
+                    _ = replay.tick(now: .zero)
+                }
+                let elapsed = threadCPUNanoseconds() - start
+                precondition(replay.status == .finished && replay.publicData.count == batch, "the replay did not finish")
+                samples.append(Double(elapsed) / Double(batch))
+            }
+            samples.sort()
+            print(String(format: "%-58@ %14@/op   (transcript %d messages, %.2f MB; NEAR n=%d: %@)",
+                         "mpc n=\(n) t=\(t) presignature, one party, \(label)" as NSString,
+                         Harness.format(samples[samples.count / 2]) as NSString, wire.count,
+                         Double(bytes) / 1e6, n, near[n]! as NSString))
+        }
+    }
+}

@@ -6,9 +6,12 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("bitcoin", benchBitcoin),
     ("enclave", benchEnclave),
     ("mpc", benchMPC),
+    ("mpc-replay", benchMPCReplay),
     ("attestation", benchAttestation),
     ("consensus", benchConsensus),
     ("ekep", benchEKEP),
+    ("derfuzz", benchDERFuzz),
+    ("node", benchNode),
 ]
 
 import Foundation

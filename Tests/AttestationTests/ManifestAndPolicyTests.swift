@@ -64,7 +64,7 @@ import Testing
         let manifest = try signed(by: [keys[0], keys[1]]).verify(releaseKeys: keys.map(\.publicKey), threshold: 2)
         let verifier = EvidenceVerifier()
         let sgx = try verifier.verify(Samples.sgxQuote(), collateral: Collateral(intel: Samples.sgxCollateral()), at: Samples.sgxTime)
-        let policy = AttestationPolicy(manifest: manifest, minimumTCB: .configurationAndSWHardeningNeeded)
+        let policy = AttestationPolicy(manifest: manifest, minimumTCB: .configurationAndSWHardeningNeeded, requireBinding: false)
         #expect(policy.evaluate(sgx, at: Samples.sgxTime) == .accepted)
         #expect(manifest.release(matching: sgx)?.version == "1.0.0")
         let snp = try verifier.verify(Samples.snpReport(), collateral: Collateral(certificates: [Samples.snpVCEK()]), at: Samples.snpTime)

@@ -185,16 +185,16 @@ import Testing
 
     @Test func tcbBelowTheFloorAndTheGraceList() throws {
         let v = try verifier.verify(Samples.sgxQuote(), collateral: Collateral(intel: Samples.sgxCollateral()), at: Samples.sgxTime)
-        let strict = AttestationPolicy(minimumTCB: .upToDate)
+        let strict = AttestationPolicy(minimumTCB: .upToDate, requireBinding: false)
         let decision = strict.evaluate(v, at: Samples.sgxTime)
         #expect(decision.reasons.count == 1 && decision.reasons[0].hasPrefix("TCBLevelPolicy: TCB status ConfigurationAndSWHardeningNeeded is below the minimum UpToDate"))
         let grace = [TCBLevelPolicy.Grace(status: .configurationAndSWHardeningNeeded, until: Samples.time("2025-12-31T00:00:00Z"))]
-        let lenient = AttestationPolicy(minimumTCB: .upToDate, grace: grace)
+        let lenient = AttestationPolicy(minimumTCB: .upToDate, grace: grace, requireBinding: false)
         #expect(lenient.evaluate(v, at: Samples.sgxTime) == .accepted)
         #expect(lenient.evaluate(v, at: Samples.time("2026-01-01T00:00:00Z")).reasons.first?.hasPrefix("TCBLevelPolicy:") == true)
-        #expect(AttestationPolicy(minimumTCB: .configurationAndSWHardeningNeeded).evaluate(v, at: Samples.sgxTime) == .accepted)
+        #expect(AttestationPolicy(minimumTCB: .configurationAndSWHardeningNeeded, requireBinding: false).evaluate(v, at: Samples.sgxTime) == .accepted)
         // A grace entry for a better status does not cover a worse one.
-        let narrow = AttestationPolicy(minimumTCB: .upToDate, grace: [.init(status: .swHardeningNeeded, until: Samples.time("2030-01-01T00:00:00Z"))])
+        let narrow = AttestationPolicy(minimumTCB: .upToDate, grace: [.init(status: .swHardeningNeeded, until: Samples.time("2030-01-01T00:00:00Z"))], requireBinding: false)
         #expect(!narrow.evaluate(v, at: Samples.sgxTime).isAccepted)
         // Intel evidence without collateral has no TCB level.
         let bare = try verifier.verify(Samples.sgxQuote(), at: Samples.sgxTime)

@@ -72,7 +72,7 @@ import Testing
         let v = try verifier.verify(sim.encoded, at: Samples.sgxTime)
         #expect(v.platform == .simulated && v.measurements["measurement"] == Array(repeating: 7, count: 32))
         #expect(AttestationPolicy.authenticity.evaluate(v, at: Samples.sgxTime).reasons.first?.hasPrefix("SimulationPolicy:") == true)
-        #expect(AttestationPolicy(allowSimulation: true).evaluate(v, at: Samples.sgxTime) == .accepted)
+        #expect(AttestationPolicy(allowSimulation: true, requireBinding: false).evaluate(v, at: Samples.sgxTime) == .accepted)
         var tampered = sim.encoded
         tampered[20] ^= 1
         #expect(throws: AttestationError.simulatedSignatureInvalid) { try verifier.verify(tampered, at: Samples.sgxTime) }

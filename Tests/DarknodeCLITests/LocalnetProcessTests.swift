@@ -64,6 +64,9 @@ struct LocalnetProcessTests {
         #expect(localnet.status == 0, "localnet failed: \(localnet.standardOutput) \(localnet.standardError)")
         #expect(localnet.standardOutput.contains("target reached"))
         #expect(localnet.standardOutput.contains("attested and connected to all 3 peers"))
+        // Key generation ran across the four processes (consensus as the MPC broadcast) and the key was registered.
+        #expect(localnet.standardOutput.contains("localnet: shard key"), "no shard key: \(localnet.standardOutput)")
+        #expect(localnet.standardOutput.contains("localnet: EVM address      0x"))
         let genesis = dir + "/genesis.json"
         #expect(FileManager.default.fileExists(atPath: genesis))
 

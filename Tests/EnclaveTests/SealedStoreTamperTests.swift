@@ -155,7 +155,8 @@ struct SealedStoreTamperTests {
         }
         #expect(throws: SealedStoreError.rowSetMismatch) { try SealedStore.open(path: path, sealingKey: key) }
 
-        // Moved while the store is open (another writer on the same file): reading it fails authentication.
+        // Moved while the store is open (another writer on the same file): reading it fails, first on the version
+        // check (the store never wrote a row there: issue 17), and the seal would not open under the new key either.
         let otherDirectory = try TemporaryDirectory()
         let livePath = try Self.makeStore(in: otherDirectory, key: key)
         let store = try SealedStore.open(path: livePath, sealingKey: key)
@@ -165,11 +166,14 @@ struct SealedStoreTamperTests {
             try db.execute(sql: "UPDATE sealed_rows SET row_key = ? WHERE row_key = ? AND table_name = 'alpha'", arguments: [Data(bytes("third")), Data(bytes("second"))])
         }
         try raw.close()
-        #expect(throws: SealedStoreError.rowTampered(table: "gamma", key: bytes("first"))) {
+        #expect(throws: SealedStoreError.rowVersionMismatch(table: "gamma", key: bytes("first"), stored: 3, expected: nil)) {
             try store.value(table: "gamma", key: bytes("first"))
         }
-        #expect(throws: SealedStoreError.rowTampered(table: "alpha", key: bytes("third"))) {
+        #expect(throws: SealedStoreError.rowVersionMismatch(table: "alpha", key: bytes("third"), stored: 2, expected: nil)) {
             try store.value(table: "alpha", key: bytes("third"))
+        }
+        #expect(throws: SealedStoreError.rowVersionMismatch(table: "beta", key: bytes("first"), stored: nil, expected: 3)) {
+            try store.value(table: "beta", key: bytes("first"))
         }
         #expect(throws: SealedStoreError.rowSetMismatch) { try store.verifyIntegrity() }
         try store.close()

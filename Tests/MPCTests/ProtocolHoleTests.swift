@@ -98,26 +98,45 @@ final class Tap<T> {
 
     // MARK: Hole 2
 
-    @Test func lateEquivocationCannotChangeTheKey() throws {
+    /// Dealer 4 behaves until QUAL is fixed and then, in a run of its choosing, misbehaves: it equivocates its
+    /// reveal complaints (after every Feldman value is public), equivocates its Feldman reveal, or withholds it.
+    /// X must be the same as in the run where it behaves. (On the old code the first toggle removed it from QUAL
+    /// and gave a different X.)
+    @Test(arguments: ["equivocateRevealComplaints", "equivocateReveal", "withholdReveal"])
+    func lateEquivocationCannotChangeTheKey(toggle: String) throws {
         let parameters = try CommitteeParameters(size: 7, threshold: 2)
-        func run(equivocate: Bool) throws -> Point {
+        func run(misbehave: Bool) throws -> Point {
             var rng = DeterministicRNG(seed: 1402)
-            // Dealer 4 behaves until every Feldman value is public, then (optionally) equivocates.
             let behaviour: (MPCMessage) -> [MPCMessage] = { message in
-                guard equivocate, case .revealComplaints = message.payload else { return [message] }
-                let other = MPCMessage(
-                    session: message.session, sender: message.sender, recipient: nil, round: message.round,
-                    payload: .revealComplaints([RevealComplaint(dealer: 1, share: VerifiableShare(value: .one))]))
-                return [message, other]
+                guard misbehave else { return [message] }
+                switch (toggle, message.payload) {
+                case ("equivocateRevealComplaints", .revealComplaints):
+                    let other = MPCMessage(
+                        session: message.session, sender: message.sender, recipient: nil, round: message.round,
+                        payload: .revealComplaints([RevealComplaint(dealer: 1, share: VerifiableShare(value: .one))]))
+                    return [message, other]
+                case ("equivocateReveal", .feldmanReveal(let points)):
+                    let other = MPCMessage(
+                        session: message.session, sender: message.sender, recipient: nil, round: message.round,
+                        payload: .feldmanReveal([points[0] + Point.generator] + points.dropFirst()))
+                    return [message, other]
+                case ("withholdReveal", .feldmanReveal):
+                    return []
+                default:
+                    return [message]
+                }
             }
             let network = try MPCSimulation.generateKey(parameters: parameters, rng: &rng, behaviours: [3: behaviour])
             let keys = [0, 1, 2, 4, 5, 6].compactMap { network.sessions[$0].keyShare?.publicData.publicKey }
             try #require(keys.count == 6)
             #expect(Set(keys).count == 1)
+            // The misbehaviour was seen (so the run really took the late path) and named.
+            let named = network.sessions[0].misbehaviour.contains { $0.culprit == 4 }
+            #expect(named == misbehave)
             return keys[0]
         }
-        let honest = try run(equivocate: false)
-        let toggled = try run(equivocate: true)
+        let honest = try run(misbehave: false)
+        let toggled = try run(misbehave: true)
         #expect(honest == toggled, "the adversary chose between two keys")
     }
 

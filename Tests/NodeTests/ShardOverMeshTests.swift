@@ -47,11 +47,11 @@ import Testing
         let stoppedAt = try #require(try? SealedStoreProbe.height(of: shard.storePath(3), key: shard.sealingKey, genesis: shard.genesis))
         // The others keep deciding without it (3 of 4 is a quorum), well past the in-memory certificate history.
         let target = stoppedAt + UInt64(Consensus.Limits.certificateHistoryMax) + 10
-        #expect(await eventually("three nodes past height \(target)", seconds: 120) {
+        #expect(await eventually("three nodes past height \(target)", seconds: 900) {
             await shard.heights().enumerated().filter { $0.offset != 3 }.allSatisfy { $0.element > target }
         })
         try await shard.start(3)
-        #expect(await eventually("restarted node caught up", seconds: 120) {
+        #expect(await eventually("restarted node caught up", seconds: 900) {
             let h = await shard.heights()
             return h[3] >= h[0] - 1 && h[3] > target
         })

@@ -7,12 +7,13 @@ import NIOPosix
 import Network
 import Secp256k1
 import Shard
+import MPC
 import Testing
 
 @testable import Node
 
 /// Polls `condition` until it holds. The deadline keeps a broken run from hanging; it is not a timing assertion.
-func eventually(_ what: String, seconds: Double = 60, _ condition: () async -> Bool) async -> Bool {
+func eventually(_ what: String, seconds: Double = 600, _ condition: () async -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if await condition() { return true }
@@ -37,7 +38,9 @@ final class TestShard: @unchecked Sendable {
     let sealingKey = SymmetricKey(size: .bits256)
 
     init(nodes: Int, configuration: NodeConfiguration = TestShard.fastConfiguration) throws {
-        keys = (0..<nodes).map { i in try! PrivateKey(bytes: Array(SHA256.hash(data: Array("node-tests/\(i)".utf8)))) }
+        // Fresh identities per shard: suites run in parallel in one process, and no two shards may share a member.
+        let seed = UUID().uuidString
+        keys = (0..<nodes).map { i in try! PrivateKey(bytes: Array(SHA256.hash(data: Array("node-tests/\(seed)/\(i)".utf8)))) }
         let recovery = try RecoveryPolicy(threshold: 1, keys: [PrivateKey.generate().publicKey])
         genesis = try ShardGenesis(chainID: "node-tests", committee: keys.map(\.publicKey), threshold: (nodes - 1) / 3,
                                    bitcoinNetwork: .regtest, checkpoint: RegtestMiner.genesisCheckpoint, confirmationsRequired: 2,
@@ -50,12 +53,15 @@ final class TestShard: @unchecked Sendable {
         self.configuration = configuration
     }
 
+    /// Short timeouts so a stopped proposer costs little; MPC round timers long enough that a loaded CI machine
+    /// (the whole suite in parallel on two cores) does not close rounds before honest members' messages are in.
     static var fastConfiguration: NodeConfiguration {
         var c = NodeConfiguration()
-        c.timeouts = TimeoutPolicy(proposeBase: .milliseconds(800), prevoteBase: .milliseconds(400), precommitBase: .milliseconds(400),
-                                   delta: .milliseconds(200))
+        c.timeouts = TimeoutPolicy(proposeBase: .milliseconds(1_000), prevoteBase: .milliseconds(500), precommitBase: .milliseconds(500),
+                                   delta: .milliseconds(250))
         c.idleBlockInterval = .milliseconds(50)
         c.tickInterval = .milliseconds(300)
+        c.mpc.timing = SessionTiming(roundTimeout: .seconds(20), sessionTimeout: .seconds(1_800))
         return c
     }
 
@@ -75,6 +81,16 @@ final class TestShard: @unchecked Sendable {
         meshes[i] = mesh
         runtimes[i] = runtime
         pumps[i] = Task { for await e in mesh.events { await runtime.handle(e) } }
+        // MPC progress and halts go to the test log, so a run that times out says where it stood.
+        Task {
+            for await e in runtime.events {
+                switch e {
+                case .mpc(let line): print("node-tests node \(i): mpc: \(line)")
+                case .fatal(let reason): print("node-tests node \(i): FATAL: \(reason)")
+                default: break
+                }
+            }
+        }
         await runtime.start()
         for j in meshes.indices where j != i {
             if let other = meshes[j] { _ = try? await mesh.connect(host: "127.0.0.1", port: other.listenPort) }

@@ -33,14 +33,14 @@ struct AMDCertificate: Sendable {
         self.der = der
         let root = try DERWalk.parse(der, name)
         guard root.encodedBytes.count == der.count else { throw fail("trailing bytes") }
-        let top = try DERWalk.children(root, name)
+        let top = try DERWalk.sequence(root, name)
         guard top.count == 3 else { throw fail("Certificate must have 3 elements") }
         tbsBytes = Array(top[0].encodedBytes)
         try AMDCertificate.checkPSSAlgorithm(top[1], name)
         guard let bits = try? ASN1BitString(derEncoded: top[2]), bits.paddingBits == 0 else { throw fail("bad signature BIT STRING") }
         signature = Array(bits.bytes)
 
-        var tbs = try DERWalk.children(top[0], name)[...]
+        var tbs = try DERWalk.sequence(top[0], name)[...]
         guard let first = tbs.first else { throw fail("empty TBSCertificate") }
         if first.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) { tbs = tbs.dropFirst() }
         guard tbs.count >= 6 else { throw fail("TBSCertificate too short") }
@@ -48,26 +48,31 @@ struct AMDCertificate: Sendable {
         guard serial.identifier == .integer else { throw fail("bad serial number") }
         let innerAlgorithm = tbs.removeFirst()
         guard innerAlgorithm.encodedBytes == top[1].encodedBytes else { throw fail("inner and outer signature algorithms differ") }
-        issuerDER = Array(tbs.removeFirst().encodedBytes)
-        let validity = try DERWalk.children(tbs.removeFirst(), name)
+        let issuer = tbs.removeFirst()
+        guard issuer.identifier == .sequence else { throw fail("issuer is not a Name") }
+        issuerDER = Array(issuer.encodedBytes)
+        let validity = try DERWalk.sequence(tbs.removeFirst(), name)
         guard validity.count == 2 else { throw fail("bad validity") }
         notBefore = try DERWalk.time(validity[0], name)
         notAfter = try DERWalk.time(validity[1], name)
         let subject = tbs.removeFirst()
+        guard subject.identifier == .sequence else { throw fail("subject is not a Name") }
         subjectDER = Array(subject.encodedBytes)
         subjectCommonName = AMDCertificate.commonName(subject) ?? ""
         let spki = tbs.removeFirst()
         spkiDER = Array(spki.encodedBytes)
-        let spkiParts = try DERWalk.children(spki, name)
-        guard let algorithm = spkiParts.first, let algorithmOID = try DERWalk.children(algorithm, name).first else { throw fail("bad SubjectPublicKeyInfo") }
+        let spkiParts = try DERWalk.sequence(spki, name)
+        guard spkiParts.count == 2, let algorithm = spkiParts.first, let algorithmOID = try DERWalk.sequence(algorithm, name).first else {
+            throw fail("bad SubjectPublicKeyInfo")
+        }
         keyAlgorithmOID = try DERWalk.oid(algorithmOID, name)
         var extensions: [String: (critical: Bool, value: [UInt8])] = [:]
         for node in tbs {
             guard node.identifier == ASN1Identifier(tagWithNumber: 3, tagClass: .contextSpecific) else { continue }  // issuer/subject unique ids
             let wrapper = try DERWalk.children(node, name)
             guard wrapper.count == 1 else { throw fail("bad extensions wrapper") }
-            for ext in try DERWalk.children(wrapper[0], name) {
-                let parts = try DERWalk.children(ext, name)
+            for ext in try DERWalk.sequence(wrapper[0], name) {
+                let parts = try DERWalk.sequence(ext, name)
                 guard parts.count == 2 || parts.count == 3 else { throw fail("bad extension") }
                 let oid = try DERWalk.oid(parts[0], name)
                 var critical = false
@@ -84,27 +89,33 @@ struct AMDCertificate: Sendable {
     }
 
     /// Requires RSASSA-PSS with SHA-384, MGF1-SHA-384 and a 48-byte salt (what swift-crypto's `.PSS` does).
+    ///
+    /// `RSASSA-PSS-params ::= SEQUENCE { hashAlgorithm [0], maskGenAlgorithm [1], saltLength [2], trailerField [3] }`
+    /// (RFC 4055 §3.1), each field optional, explicit, at most once and in order. Every element count is checked
+    /// before it is indexed: hostile parameters such as `[0] { SEQUENCE {} }` are typed errors, never traps.
     static func checkPSSAlgorithm(_ node: ASN1Node, _ name: String) throws(AttestationError) {
         func fail(_ d: String) -> AttestationError { .malformedCertificate(which: name, detail: d) }
-        let parts = try DERWalk.children(node, name)
+        let parts = try DERWalk.sequence(node, name)
         guard parts.count == 2, try DERWalk.oid(parts[0], name) == rsassaPSS else { throw fail("signature algorithm is not RSASSA-PSS") }
         var hash: String?, mgfHash: String?, salt = 20
-        for field in try DERWalk.children(parts[1], name) {
-            guard field.identifier.tagClass == .contextSpecific else { throw fail("bad PSS parameters") }
-            let inner = try DERWalk.children(field, name)
-            guard inner.count == 1 else { throw fail("bad PSS parameters") }
+        var lastTag: UInt = 0
+        var seen = false
+        for field in try DERWalk.sequence(parts[1], name) {
+            guard field.identifier.tagClass == .contextSpecific, field.identifier.tagNumber <= 3 else { throw fail("unknown PSS parameter") }
+            guard !seen || field.identifier.tagNumber > lastTag else { throw fail("PSS parameters repeated or out of order") }
+            (seen, lastTag) = (true, field.identifier.tagNumber)
+            let inner = try DERWalk.children(field, name, count: 1)[0]
             switch field.identifier.tagNumber {
-            case 0: hash = try DERWalk.oid(try DERWalk.children(inner[0], name)[0], name)
+            case 0: hash = try DERWalk.hashAlgorithmOID(inner, name)
             case 1:
-                let mgf = try DERWalk.children(inner[0], name)
+                let mgf = try DERWalk.sequence(inner, name)
                 guard mgf.count == 2, try DERWalk.oid(mgf[0], name) == mgf1 else { throw fail("PSS mask generation is not MGF1") }
-                mgfHash = try DERWalk.oid(try DERWalk.children(mgf[1], name)[0], name)
+                mgfHash = try DERWalk.hashAlgorithmOID(mgf[1], name)
             case 2:
-                guard let s = try? Int(derEncoded: inner[0]) else { throw fail("bad PSS salt length") }
+                guard let s = try? Int(derEncoded: inner) else { throw fail("bad PSS salt length") }
                 salt = s
-            case 3:
-                guard let t = try? Int(derEncoded: inner[0]), t == 1 else { throw fail("bad PSS trailer field") }
-            default: throw fail("unknown PSS parameter")
+            default:
+                guard let t = try? Int(derEncoded: inner), t == 1 else { throw fail("bad PSS trailer field") }
             }
         }
         guard hash == sha384, mgfHash == sha384, salt == 48 else { throw fail("PSS parameters are not SHA-384/MGF1-SHA-384/salt 48") }

@@ -53,8 +53,11 @@ public struct SNPReport: Sendable, Hashable {
     /// POLICY bit 19: the hypervisor may debug the guest (read and write its memory).
     public var isDebug: Bool { policy & (1 << 19) != 0 }
     public var signingKey: SigningKey { (signerInfo >> 2) & 0x7 == 1 ? .vlek : .vcek }
-    /// signer info bit 1: CHIP_ID is zeroed.
-    public var isChipIDMasked: Bool { signerInfo & 0x2 != 0 }
+    /// Signer info bit 1, MASK_CHIP_KEY: the firmware was told not to use the chip key (VCEK) for reports or key
+    /// derivation, so a VCEK cannot have signed this report.
+    public var isChipKeyMasked: Bool { signerInfo & 0x2 != 0 }
+    /// CHIP_ID reads as zero when the host set MASK_CHIP_ID (nothing in the report says so otherwise).
+    public var isChipIDMasked: Bool { chipID.isAllZero }
 
     public init(bytes input: some Collection<UInt8>) throws(EvidenceParseError) {
         let bytes = Array(input)

@@ -19,6 +19,9 @@ struct SNPVerifier {
         guard let endorsement = supplied.first(where: { $0.keyAlgorithmOID == AMDCertificate.ecPublicKey }) else {
             throw .collateralMissing("VCEK or VLEK certificate")
         }
+        if report.signingKey == .vcek, report.isChipKeyMasked {
+            throw .endorsementKeyMismatch(detail: "MASK_CHIP_KEY is set: the chip key (VCEK) did not sign this report")
+        }
         let wantCN = report.signingKey == .vcek ? "SEV-VCEK" : "SEV-VLEK"
         guard endorsement.subjectCommonName == wantCN else {
             throw .endorsementKeyMismatch(detail: "report is signed by a \(report.signingKey == .vcek ? "VCEK" : "VLEK") but the certificate is \(endorsement.subjectCommonName)")
@@ -55,6 +58,7 @@ struct SNPVerifier {
             guard let spl = endorsement.integerExtension(oid) else { throw .endorsementKeyMismatch(detail: "certificate lacks \(label)") }
             guard spl == Int(reported) else { throw .endorsementKeyMismatch(detail: "\(label) \(spl) ≠ REPORTED_TCB \(reported)") }
         }
+        // A zero CHIP_ID (MASK_CHIP_ID) cannot be compared; the VCEK's signature still binds the chip.
         if report.signingKey == .vcek, !report.isChipIDMasked {
             guard let hwID = endorsement.extensions["\(base).4"]?.value else { throw .endorsementKeyMismatch(detail: "VCEK lacks hwID") }
             guard hwID == report.chipID else { throw .endorsementKeyMismatch(detail: "hwID ≠ CHIP_ID") }

@@ -26,16 +26,16 @@ struct CertificateRevocationList: Sendable {
         let root: ASN1Node
         do { root = try DER.parse(der) } catch { throw fail("not DER: \(error)") }
         guard root.encodedBytes.count == der.count else { throw fail("trailing bytes") }
-        let top = try Self.children(root, fail)
+        let top = try Self.sequence(root, fail)
         guard top.count == 3 else { throw fail("CertificateList must have 3 elements") }
         tbsBytes = Array(top[0].encodedBytes)
-        let algorithm = try Self.children(top[1], fail)
+        let algorithm = try Self.sequence(top[1], fail)
         guard let algOID = algorithm.first, let oid = try? ASN1ObjectIdentifier(derEncoded: algOID) else { throw fail("bad signature algorithm") }
         signatureAlgorithmOID = oid.description
         guard let bits = try? ASN1BitString(derEncoded: top[2]), bits.paddingBits == 0 else { throw fail("bad signature BIT STRING") }
         signature = Array(bits.bytes)
 
-        var fields = try Self.children(top[0], fail)[...]
+        var fields = try Self.sequence(top[0], fail)[...]
         if let first = fields.first, first.identifier == .integer { fields = fields.dropFirst() }  // version v2
         guard fields.count >= 3 else { throw fail("tbsCertList too short") }
         let innerAlgorithm = fields.removeFirst()
@@ -51,7 +51,7 @@ struct CertificateRevocationList: Sendable {
         if let list = fields.first, list.identifier == .sequence {
             fields.removeFirst()
             for entry in try Self.children(list, fail) {
-                let parts = try Self.children(entry, fail)
+                let parts = try Self.sequence(entry, fail)
                 guard parts.count >= 2, parts[0].identifier == .integer, case .primitive(let serial) = parts[0].content else { throw fail("bad revoked entry") }
                 serials.insert(DERWalk.normalisedInteger(serial))
             }
@@ -64,6 +64,12 @@ struct CertificateRevocationList: Sendable {
         guard fields.isEmpty else { throw fail("trailing fields in tbsCertList") }
     }
 
+    /// The children of a universal SEQUENCE (a retagged one is not the structure it imitates).
+    private static func sequence(_ node: ASN1Node, _ fail: (String) -> AttestationError) throws(AttestationError) -> [ASN1Node] {
+        guard node.identifier == .sequence else { throw fail("expected a SEQUENCE, found \(node.identifier)") }
+        return try children(node, fail)
+    }
+
     private static func children(_ node: ASN1Node, _ fail: (String) -> AttestationError) throws(AttestationError) -> [ASN1Node] {
         guard case .constructed(let nodes) = node.content else { throw fail("expected a SEQUENCE") }
         return Array(nodes)
@@ -72,6 +78,9 @@ struct CertificateRevocationList: Sendable {
     /// Checks the issuer, signature and update window.
     func validate(issuer issuerCert: Certificate, at time: Date, name: String) throws(AttestationError) {
         guard issuer == issuerCert.subject else { throw .crlInvalid(which: name, detail: "issuer \(issuer) is not \(issuerCert.subject)") }
+        guard let usage = try? issuerCert.extensions.keyUsage, usage.cRLSign else {
+            throw .crlInvalid(which: name, detail: "issuer \(issuerCert.subject) lacks the cRLSign key usage")
+        }
         guard signatureAlgorithmOID == Self.ecdsaWithSHA256,
               issuerCert.publicKey.isValidSignature(signature, for: tbsBytes, signatureAlgorithm: .ecdsaWithSHA256)
         else { throw .crlInvalid(which: name, detail: "signature invalid") }

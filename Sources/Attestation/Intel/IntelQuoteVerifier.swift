@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SwiftASN1
 import X509
 
 /// Verifies Intel SGX and TDX DCAP quotes, following Intel's Quote Verification Library flow:
@@ -16,31 +17,36 @@ struct IntelQuoteVerifier {
         guard quote.qeVendorID == IntelQuote.intelQEVendorID else {
             throw .parse(.invalidField(structure: "Intel quote", field: "qe_vendor_id", detail: "not Intel's QE"))
         }
-        // CRLs first: they feed revocation into every chain below.
-        var crls: [CertificateRevocationList] = []
-        var root: Certificate? = nil
-        if let collateral {
-            root = try CertificateChain.certificate(rootDER, "Intel root")
-            let rootCRL = try CertificateRevocationList(der: collateral.rootCACRL, name: "Intel root CA CRL")
-            try rootCRL.validate(issuer: root!, at: time, name: "Intel root CA CRL")
-            crls.append(rootCRL)
+        let prepared = try collateral.map { c throws(AttestationError) in try PreparedIntelCollateral(c, rootDER: rootDER, at: time) }
+        return try verify(quote, prepared: prepared, at: time)
+    }
+
+    /// Verifies `quote` with collateral verified beforehand (`nil`: authenticity only, TCB not evaluated).
+    func verify(_ quote: IntelQuote, prepared: PreparedIntelCollateral?, at time: Date) throws(AttestationError) -> VerifiedEvidence {
+        guard quote.qeVendorID == IntelQuote.intelQEVendorID else {
+            throw .parse(.invalidField(structure: "Intel quote", field: "qe_vendor_id", detail: "not Intel's QE"))
         }
-        if let collateral {
-            // The PCK CRL is issued by the PCK's CA; its issuer chain (checked against the root CRL) comes with the collateral.
-            let rootCRLs = crls
-            let pckCRL = try CertificateRevocationList(der: collateral.pckCRL, name: "PCK CRL")
-            let crlIssuerChain = try CertificateChain.validate(try PEM.certificates(collateral.pckCRLIssuerChainPEM), root: rootDER,
-                                                               name: "PCK CRL issuer", at: time,
-                                                               revoked: { cert in rootCRLs.contains { $0.isRevoked(cert) } })
-            try pckCRL.validate(issuer: crlIssuerChain[0], at: time, name: "PCK CRL")
-            crls.append(pckCRL)
+        if let prepared {
+            guard prepared.rootDER == rootDER else { throw .untrustedRoot(chain: "Intel collateral") }
+            guard prepared.validFrom <= time, time <= prepared.validUntil else {
+                throw .collateralExpired(which: "Intel collateral", issueDate: prepared.validFrom, nextUpdate: prepared.validUntil, time: time)
+            }
         }
-        let revoked: (Certificate) -> Bool = { cert in crls.contains { $0.isRevoked(cert) } }
+        let revoked: (Certificate) -> Bool = { cert in prepared?.isRevoked(cert) ?? false }
 
         // 1. PCK chain, checked once against both CRLs.
         let pckChainDER = try PEM.certificates(bytes: quote.pckCertificateChainPEM)
-        let pckChain = try CertificateChain.validate(pckChainDER, root: rootDER, name: "PCK", at: time, revoked: revoked)
+        let pckChain = try CertificateChain.validate(pckChainDER, root: rootDER, name: "PCK", at: time, leafSigns: true, revoked: revoked)
         let pck = pckChain[0]
+        if let prepared {
+            // Intel QVL: the PCK CRL must be the one of the CA that issued this PCK (Processor or Platform CA), signed
+            // by that CA's key; another CA's CRL, however valid, says nothing about this PCK's revocation.
+            guard prepared.pckCRL.issuer == pck.issuer, pckChain.count > 1, prepared.pckCRLIssuer.subject == pckChain[1].subject,
+                  prepared.pckCRLIssuer.publicKey == pckChain[1].publicKey
+            else {
+                throw .crlInvalid(which: "PCK CRL", detail: "issued by \(prepared.pckCRL.issuer), not by the PCK's issuer \(pck.issuer)")
+            }
+        }
         let pckExtension = try PCKExtension(certificate: pck)
 
         // 2. QE report signature and binding.
@@ -58,36 +64,17 @@ struct IntelQuoteVerifier {
 
         // 4. Collateral and TCB.
         var tcb = TCBEvaluation(status: .notEvaluated)
-        if let collateral {
-            tcb = try evaluateTCB(quote: quote, pckExtension: pckExtension, collateral: collateral, at: time, revoked: revoked)
+        if let prepared {
+            tcb = try evaluateTCB(quote: quote, pckExtension: pckExtension, tcbInfo: prepared.tcbInfo, qeIdentity: prepared.qeIdentity)
         }
         return VerifiedEvidence(
             platform: quote.isTDX ? .tdx : .sgx, measurements: IntelQuoteVerifier.measurements(quote), reportData: quote.reportData,
-            tcb: tcb, isDebug: IntelQuoteVerifier.isDebug(quote), verifiedAt: time, collateralChecked: collateral != nil)
+            tcb: tcb, isDebug: IntelQuoteVerifier.isDebug(quote), verifiedAt: time, collateralChecked: prepared != nil)
     }
 
-    private func evaluateTCB(quote: IntelQuote, pckExtension: PCKExtension, collateral: IntelCollateral, at time: Date,
-                             revoked: (Certificate) -> Bool) throws(AttestationError) -> TCBEvaluation {
-        // TCB info: signature over the exact JSON text, then content.
-        let tcbSigner = try CertificateChain.validate(try PEM.certificates(collateral.tcbInfoIssuerChainPEM), root: rootDER,
-                                                      name: "TCB info issuer", at: time, revoked: revoked)[0]
-        guard tcbSigner.publicKey.isValidSignature(IntelQuoteVerifier.der(rawSignature: collateral.tcbInfoSignature), for: collateral.tcbInfoJSON,
-                                                   signatureAlgorithm: .ecdsaWithSHA256)
-        else { throw .collateralSignatureInvalid(which: "TCB info") }
-        let tcbInfo = try TCBInfo(json: collateral.tcbInfoJSON)
-        guard tcbInfo.issueDate <= time, time <= tcbInfo.nextUpdate else {
-            throw .collateralExpired(which: "TCB info", issueDate: tcbInfo.issueDate, nextUpdate: tcbInfo.nextUpdate, time: time)
-        }
-        let qeSigner = try CertificateChain.validate(try PEM.certificates(collateral.qeIdentityIssuerChainPEM), root: rootDER,
-                                                     name: "QE identity issuer", at: time, revoked: revoked)[0]
-        guard qeSigner.publicKey.isValidSignature(IntelQuoteVerifier.der(rawSignature: collateral.qeIdentitySignature), for: collateral.qeIdentityJSON,
-                                                  signatureAlgorithm: .ecdsaWithSHA256)
-        else { throw .collateralSignatureInvalid(which: "QE identity") }
-        let qeIdentity = try QEIdentity(json: collateral.qeIdentityJSON)
-        guard qeIdentity.issueDate <= time, time <= qeIdentity.nextUpdate else {
-            throw .collateralExpired(which: "QE identity", issueDate: qeIdentity.issueDate, nextUpdate: qeIdentity.nextUpdate, time: time)
-        }
-
+    private func evaluateTCB(quote: IntelQuote, pckExtension: PCKExtension, tcbInfo: TCBInfo, qeIdentity: QEIdentity) throws(AttestationError)
+        -> TCBEvaluation
+    {
         // QE identity: the QE must be Intel's, in production mode, at a listed ISVSVN.
         let expectedQEID = quote.isTDX ? "TD_QE" : "QE"
         guard qeIdentity.id == expectedQEID else { throw .collateralInvalid(which: "QE identity", detail: "id \(qeIdentity.id), expected \(expectedQEID)") }
@@ -132,6 +119,41 @@ struct IntelQuoteVerifier {
         status = status.combined(with: qeLevel.status)
         advisories += qeLevel.advisoryIDs.filter { !advisories.contains($0) }
         return TCBEvaluation(status: status, advisoryIDs: advisories, tcbDate: level.tcbDate, qeStatus: qeLevel.status)
+    }
+
+    /// The subject Intel's QVL requires of the TCB info / QE identity signer.
+    static let tcbSigningCommonName = "Intel SGX TCB Signing"
+    static let intelOrganization = "Intel Corporation"
+
+    /// The certificate that signed TCB info or a QE identity, pinned as Intel's QVL does: the "Intel SGX TCB
+    /// Signing" certificate (CN and O), issued *directly* by the pinned root, an end entity (not a CA) whose key
+    /// usage includes digitalSignature. Any other chain to the root — a PCK's, a CA's — is refused, so no platform
+    /// key can vouch for its own TCB level.
+    func collateralSigner(_ chainPEM: String, which: String, at time: Date, revoked: (Certificate) -> Bool) throws(AttestationError) -> Certificate {
+        func fail(_ detail: String) -> AttestationError { .collateralSignerInvalid(which: which, detail: detail) }
+        var ders = try PEM.certificates(chainPEM)
+        if ders.last == rootDER { ders.removeLast() }
+        guard ders.count == 1 else {
+            throw fail("the signer must be issued directly by the pinned root; the chain has \(ders.count) certificates below it")
+        }
+        let signer = try CertificateChain.validate(ders, root: rootDER, name: "\(which) issuer", at: time, revoked: revoked)[0]
+        guard IntelQuoteVerifier.attribute(signer.subject, .RDNAttributeType.commonName) == IntelQuoteVerifier.tcbSigningCommonName,
+              IntelQuoteVerifier.attribute(signer.subject, .RDNAttributeType.organizationName) == IntelQuoteVerifier.intelOrganization
+        else { throw fail("\(signer.subject) is not the Intel SGX TCB Signing certificate") }
+        guard let usage = try? signer.extensions.keyUsage, usage.digitalSignature, !usage.keyCertSign, !usage.cRLSign else {
+            throw fail("\(signer.subject) key usage is not a signing-only usage (digitalSignature, no certificate or CRL signing)")
+        }
+        if let constraints = try? signer.extensions.basicConstraints, case .isCertificateAuthority = constraints {
+            throw fail("\(signer.subject) is a CA")
+        }
+        return signer
+    }
+
+    /// The single value of attribute `type` in `name` (nil if absent or repeated).
+    static func attribute(_ name: DistinguishedName, _ type: ASN1ObjectIdentifier) -> String? {
+        let values = name.flatMap { rdn in rdn.filter { $0.type == type } }.map { String($0.value) }
+        guard values.count == 1, let value = values[0] else { return nil }
+        return value
     }
 
     /// The TDX module identity check (Intel QVL): MRSIGNERSEAM and SEAMATTRIBUTES must match the module named by

@@ -29,10 +29,10 @@ public struct PCKExtension: Sendable, Hashable {
         do { root = try DER.parse(extensionValue) } catch { throw fail("not DER") }
         var values: [String: ASN1Node] = [:]
         func pairs(_ node: ASN1Node) throws(AttestationError) -> [(String, ASN1Node)] {
-            guard case .constructed(let items) = node.content else { throw fail("expected SEQUENCE") }
+            guard node.identifier == .sequence, case .constructed(let items) = node.content else { throw fail("expected SEQUENCE") }
             var out: [(String, ASN1Node)] = []
             for item in items {
-                guard case .constructed(let kv) = item.content else { throw fail("expected SEQUENCE { OID, value }") }
+                guard item.identifier == .sequence, case .constructed(let kv) = item.content else { throw fail("expected SEQUENCE { OID, value }") }
                 let parts = Array(kv)
                 guard parts.count == 2, let oid = try? ASN1ObjectIdentifier(derEncoded: parts[0]) else { throw fail("expected SEQUENCE { OID, value }") }
                 out.append((oid.description, parts[1]))

@@ -10,7 +10,7 @@ struct NitroVerifier {
     func verify(_ document: NitroDocument, at time: Date) throws(AttestationError) -> VerifiedEvidence {
         guard document.caBundle.first == rootDER else { throw .untrustedRoot(chain: "Nitro") }
         let chain = [document.certificate] + document.caBundle.reversed()
-        let certs = try CertificateChain.validate(chain, root: rootDER, name: "Nitro", at: time)
+        let certs = try CertificateChain.validate(chain, root: rootDER, name: "Nitro", at: time, leafSigns: true)
         guard let key = P384.Signing.PublicKey(certs[0].publicKey),
               let signature = try? P384.Signing.ECDSASignature(rawRepresentation: document.signature),
               key.isValidSignature(signature, for: document.signedBytes)

@@ -55,15 +55,17 @@ public struct AttestationPolicy: Sendable {
     ///   - minimumTCB: the lowest Intel TCB status accepted outright; `grace` admits worse ones until a date.
     ///   - maximumAge: how old the evidence (or its verification) may be; nil skips the check.
     ///   - allowSimulation: accept simulated evidence (development and CI only).
+    ///   - snp: the SEV-SNP floor (guest policy bits, VMPL, per-component reported TCB); other platforms pass it.
     public init(manifest: ReleaseManifest? = nil, allowDebug: Bool = false, minimumTCB: TCBStatus = .upToDate,
                 grace: [TCBLevelPolicy.Grace] = [], requireIntelCollateral: Bool = true, maximumAge: TimeInterval? = nil,
-                allowSimulation: Bool = false, requireBinding: Bool = true) {
+                allowSimulation: Bool = false, requireBinding: Bool = true, snp: SNPPolicy = SNPPolicy()) {
         var checks: [any AttestationCheck] = [SimulationPolicy(allowSimulation: allowSimulation)]
         if !allowDebug { checks.append(DebugForbiddenPolicy()) }
         checks.append(TCBLevelPolicy(minimum: minimumTCB, grace: grace, requireIntelCollateral: requireIntelCollateral))
         if let manifest { checks.append(MeasurementPolicy(manifest: manifest)) }
         if requireBinding { checks.append(ReportDataBindingPolicy()) }
         if let maximumAge { checks.append(FreshnessPolicy(maximumAge: maximumAge)) }
+        checks.append(snp)
         self.checks = checks
     }
 

@@ -11,7 +11,9 @@ import Secp256k1
 ///      "maximumAgeSeconds": 86400,
 ///      "releaseManifest": {"body": "…", "signatures": […]},      (a SignedReleaseManifest envelope)
 ///      "releaseKeys": ["02…"], "releaseThreshold": 2,
-///      "reportDataBinding": {"identityKey": "02…", "nonce": "<hex>"}}
+///      "reportDataBinding": {"identityKey": "02…", "nonce": "<hex>"},
+///      "snp": {"minimumReportedTCB": {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115},
+///              "maximumVMPL": 0, "allowMigrationAgent": false, "allowSMT": true, "requireSingleSocket": false}}
 public struct PolicyDocument: Sendable {
     public let policy: AttestationPolicy
     public let binding: ReportDataBinding?
@@ -20,7 +22,7 @@ public struct PolicyDocument: Sendable {
         guard json.count <= 4 << 20 else { throw .invalid("policy larger than 4 MiB") }
         guard let o = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any] else { throw .invalid("not a JSON object") }
         let known: Set<String> = ["allowDebug", "allowSimulation", "minimumTCBStatus", "tcbGrace", "requireIntelCollateral", "maximumAgeSeconds",
-                                  "releaseManifest", "releaseKeys", "releaseThreshold", "reportDataBinding"]
+                                  "releaseManifest", "releaseKeys", "releaseThreshold", "reportDataBinding", "snp"]
         // An unknown key is most likely a typo that would silently weaken the policy.
         if let unknown = o.keys.first(where: { !known.contains($0) }) { throw .invalid("unknown key \(unknown)") }
         func bool(_ key: String, _ fallback: Bool) throws(PolicyDocumentError) -> Bool {
@@ -71,10 +73,35 @@ public struct PolicyDocument: Sendable {
             else { throw .invalid("reportDataBinding needs identityKey (secp256k1 hex) and nonce (hex, ≤ 64 bytes)") }
             binding = ReportDataBinding(identityKey: key, nonce: nonce)
         }
+        var snp = SNPPolicy()
+        if let raw = o["snp"] {
+            guard let s = raw as? [String: Any] else { throw .invalid("snp must be an object") }
+            let snpKeys: Set<String> = ["minimumReportedTCB", "maximumVMPL", "allowMigrationAgent", "allowSMT", "requireSingleSocket"]
+            if let unknown = s.keys.first(where: { !snpKeys.contains($0) }) { throw .invalid("unknown key snp.\(unknown)") }
+            func flag(_ key: String, _ fallback: Bool) throws(PolicyDocumentError) -> Bool {
+                guard let v = s[key] else { return fallback }
+                guard let b = v as? Bool else { throw .invalid("snp.\(key) must be true or false") }
+                return b
+            }
+            snp.allowMigrationAgent = try flag("allowMigrationAgent", false)
+            snp.allowSMT = try flag("allowSMT", true)
+            snp.requireSingleSocket = try flag("requireSingleSocket", false)
+            if let v = s["maximumVMPL"] {
+                guard let n = v as? Int, (0...3).contains(n) else { throw .invalid("snp.maximumVMPL must be 0...3") }
+                snp.maximumVMPL = UInt32(n)
+            }
+            if let t = s["minimumReportedTCB"] {
+                guard let f = t as? [String: Any], Set(f.keys) == ["bootloader", "tee", "snp", "microcode"],
+                      let bl = f["bootloader"] as? Int, let tee = f["tee"] as? Int, let sn = f["snp"] as? Int, let uc = f["microcode"] as? Int,
+                      [bl, tee, sn, uc].allSatisfy({ (0...255).contains($0) })
+                else { throw .invalid("snp.minimumReportedTCB needs bootloader, tee, snp and microcode (0...255)") }
+                snp.minimumReportedTCB = .init(bootloader: UInt8(bl), tee: UInt8(tee), snp: UInt8(sn), microcode: UInt8(uc))
+            }
+        }
         policy = AttestationPolicy(
             manifest: manifest, allowDebug: try bool("allowDebug", false), minimumTCB: minimum, grace: grace,
             requireIntelCollateral: try bool("requireIntelCollateral", true), maximumAge: maximumAge,
-            allowSimulation: try bool("allowSimulation", false), requireBinding: binding != nil)
+            allowSimulation: try bool("allowSimulation", false), requireBinding: binding != nil, snp: snp)
         self.binding = binding
     }
 }

@@ -29,6 +29,11 @@ public enum AttestationError: Error, Equatable, Sendable, CustomStringConvertibl
     case collateralInvalid(which: String, detail: String)
     /// Collateral's signature does not verify under its issuer chain.
     case collateralSignatureInvalid(which: String)
+    /// Collateral is signed by a certificate that may not sign it (TCB info and QE identity: only the "Intel SGX
+    /// TCB Signing" certificate directly under the pinned root, with a signing key usage).
+    case collateralSignerInvalid(which: String, detail: String)
+    /// A leaf certificate whose key signs evidence lacks the digitalSignature key usage.
+    case leafKeyUsageInvalid(subject: String)
     /// The verification time is outside collateral's issueDate..nextUpdate.
     case collateralExpired(which: String, issueDate: Date, nextUpdate: Date, time: Date)
     /// The attestation key in the quote is not a valid P-256 point.
@@ -72,6 +77,8 @@ public enum AttestationError: Error, Equatable, Sendable, CustomStringConvertibl
         case .collateralMissing(let w): return "collateral missing: \(w)"
         case .collateralInvalid(let w, let detail): return "collateral \(w) invalid: \(detail)"
         case .collateralSignatureInvalid(let w): return "collateral \(w) signature invalid"
+        case .collateralSignerInvalid(let w, let detail): return "collateral \(w) signer invalid: \(detail)"
+        case .leafKeyUsageInvalid(let s): return "certificate \(s) may not sign evidence (keyUsage lacks digitalSignature)"
         case .collateralExpired(let w, let i, let n, let t): return "collateral \(w) is valid \(d(i)) to \(d(n)), not at \(d(t))"
         case .attestationKeyInvalid: return "quote attestation key is not a P-256 point"
         case .quoteSignatureInvalid: return "quote signature invalid"

@@ -24,7 +24,10 @@ enum CertificateChain {
     /// Validates `chain` (leaf first; the pinned root may or may not be included as the last element).
     /// Returns the parsed certificates, leaf first, root last.
     @discardableResult
-    static func validate(_ chain: [[UInt8]], root rootDER: [UInt8], name: String, at time: Date, revoked: (Certificate) -> Bool = { _ in false })
+    /// `leafSigns`: the leaf's key signs evidence or collateral, so its keyUsage must include digitalSignature
+    /// (Intel's PCK and TCB-signing profiles and AWS's Nitro leaves all carry it).
+    static func validate(_ chain: [[UInt8]], root rootDER: [UInt8], name: String, at time: Date, leafSigns: Bool = false,
+                         revoked: (Certificate) -> Bool = { _ in false })
         throws(AttestationError) -> [Certificate]
     {
         var ders = chain
@@ -35,6 +38,11 @@ enum CertificateChain {
         let root = try certificate(rootDER, "\(name) root")
         certs.append(root)
         try validate(parsed: certs, name: name, at: time, revoked: revoked)
+        if leafSigns {
+            guard let usage = try? certs[0].extensions.keyUsage, usage.digitalSignature else {
+                throw .leafKeyUsageInvalid(subject: certs[0].subject.description)
+            }
+        }
         return certs
     }
 

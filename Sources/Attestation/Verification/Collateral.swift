@@ -4,11 +4,15 @@ public struct Collateral: Sendable {
     /// Intel TCB info, QE identity and CRLs. Without it an Intel quote is checked for authenticity only and its
     /// TCB status is `notEvaluated`.
     public var intel: IntelCollateral?
+    /// Intel collateral verified once (`PreparedIntelCollateral`): used instead of `intel` when set, so that each
+    /// quote costs one quote verification and no collateral re-parse.
+    public var preparedIntel: PreparedIntelCollateral?
     /// Extra DER certificates: the SEV-SNP VCEK or VLEK (required for SNP), and optionally the ASK/ASVK.
     public var certificates: [[UInt8]]
 
-    public init(intel: IntelCollateral? = nil, certificates: [[UInt8]] = []) {
+    public init(intel: IntelCollateral? = nil, preparedIntel: PreparedIntelCollateral? = nil, certificates: [[UInt8]] = []) {
         self.intel = intel
+        self.preparedIntel = preparedIntel
         self.certificates = certificates
     }
 }

@@ -12,6 +12,45 @@ enum DERWalk {
         return Array(nodes)
     }
 
+    /// The children of a node that must be a universal SEQUENCE (tag 0x30): a retagged SEQUENCE is not the
+    /// structure it imitates (the structure-aware fuzzer found certificates and CRLs whose outer tag went unchecked).
+    static func sequence(_ node: ASN1Node, _ what: String) throws(AttestationError) -> [ASN1Node] {
+        guard node.identifier == .sequence else {
+            throw .malformedCertificate(which: what, detail: "expected a SEQUENCE, found \(node.identifier)")
+        }
+        return try children(node, what)
+    }
+
+    /// `sequence(_:_:)` with exactly `count` elements.
+    static func sequence(_ node: ASN1Node, _ what: String, count: Int) throws(AttestationError) -> [ASN1Node] {
+        guard node.identifier == .sequence else {
+            throw .malformedCertificate(which: what, detail: "expected a SEQUENCE, found \(node.identifier)")
+        }
+        return try children(node, what, count: count)
+    }
+
+    /// The children of a constructed node, which must number exactly `count` (so callers may index `0..<count`).
+    static func children(_ node: ASN1Node, _ what: String, count: Int) throws(AttestationError) -> [ASN1Node] {
+        let nodes = try children(node, what)
+        guard nodes.count == count else {
+            throw .malformedCertificate(which: what, detail: "expected \(count) element(s), found \(nodes.count)")
+        }
+        return nodes
+    }
+
+    /// The OID of an `AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }` whose parameters
+    /// are absent or NULL (hash algorithms), never indexing an empty SEQUENCE.
+    static func hashAlgorithmOID(_ node: ASN1Node, _ what: String) throws(AttestationError) -> String {
+        let parts = try sequence(node, what)
+        guard let first = parts.first, parts.count <= 2 else {
+            throw .malformedCertificate(which: what, detail: "AlgorithmIdentifier must have 1 or 2 elements, found \(parts.count)")
+        }
+        if parts.count == 2, parts[1].identifier != .null || parts[1].encodedBytes.count != 2 {
+            throw .malformedCertificate(which: what, detail: "hash AlgorithmIdentifier parameters must be absent or NULL")
+        }
+        return try oid(first, what)
+    }
+
     static func parse(_ der: [UInt8], _ what: String) throws(AttestationError) -> ASN1Node {
         do { return try DER.parse(der) } catch { throw .malformedCertificate(which: what, detail: "\(error)") }
     }

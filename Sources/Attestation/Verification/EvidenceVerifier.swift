@@ -30,7 +30,9 @@ public struct EvidenceVerifier: Sendable {
     public func verify(_ evidence: Evidence, collateral: Collateral = Collateral(), at time: Date) throws(AttestationError) -> VerifiedEvidence {
         switch evidence {
         case .sgx(let quote), .tdx(let quote):
-            return try IntelQuoteVerifier(rootDER: trustAnchors.intelRootCA).verify(quote, collateral: collateral.intel, at: time)
+            let intel = IntelQuoteVerifier(rootDER: trustAnchors.intelRootCA)
+            if let prepared = collateral.preparedIntel { return try intel.verify(quote, prepared: prepared, at: time) }
+            return try intel.verify(quote, collateral: collateral.intel, at: time)
         case .sevSNP(let report):
             return try SNPVerifier(amdCertificates: trustAnchors.amdCertificates).verify(report, certificates: collateral.certificates, at: time)
         case .nitro(let document):

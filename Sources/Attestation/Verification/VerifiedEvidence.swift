@@ -26,10 +26,48 @@ public enum TCBStatus: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
-    /// The worse of two statuses (Intel combines the platform and QE statuses this way).
+    /// What a status says is wrong: Intel's statuses are combinations of these.
+    struct Findings: OptionSet {
+        let rawValue: UInt8
+        static let swHardeningNeeded = Findings(rawValue: 1)
+        static let configurationNeeded = Findings(rawValue: 2)
+        static let outOfDate = Findings(rawValue: 4)
+        static let revoked = Findings(rawValue: 8)
+    }
+
+    var findings: Findings? {
+        switch self {
+        case .upToDate: return []
+        case .swHardeningNeeded: return [.swHardeningNeeded]
+        case .configurationNeeded: return [.configurationNeeded]
+        case .configurationAndSWHardeningNeeded: return [.configurationNeeded, .swHardeningNeeded]
+        case .outOfDate: return [.outOfDate]
+        case .outOfDateConfigurationNeeded: return [.outOfDate, .configurationNeeded]
+        case .revoked: return [.revoked]
+        case .notEvaluated: return nil
+        }
+    }
+
+    init(findings: Findings) {
+        if findings.contains(.revoked) {
+            self = .revoked
+        } else if findings.contains(.outOfDate) {
+            // Intel has no OutOfDate + SWHardeningNeeded status: out of date covers the hardening.
+            self = findings.contains(.configurationNeeded) ? .outOfDateConfigurationNeeded : .outOfDate
+        } else if findings.contains(.configurationNeeded) {
+            self = findings.contains(.swHardeningNeeded) ? .configurationAndSWHardeningNeeded : .configurationNeeded
+        } else {
+            self = findings.contains(.swHardeningNeeded) ? .swHardeningNeeded : .upToDate
+        }
+    }
+
+    /// The convergence of two statuses (the platform's TCB level with the QE's, or with the TDX module's), as
+    /// Intel's QVL converges them: everything either says is wrong is wrong. So OutOfDate + ConfigurationNeeded is
+    /// OutOfDateConfigurationNeeded (not the "worse" OutOfDate), a Revoked part revokes the whole, and UpToDate
+    /// changes nothing. Not evaluated with anything is not evaluated.
     func combined(with other: TCBStatus) -> TCBStatus {
-        guard let a = rank, let b = other.rank else { return .notEvaluated }
-        return a <= b ? self : other
+        guard let a = findings, let b = other.findings else { return .notEvaluated }
+        return TCBStatus(findings: a.union(b))
     }
 }
 

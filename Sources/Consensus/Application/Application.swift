@@ -8,6 +8,15 @@ public protocol ValueProposer {
 /// needs that an honest proposer's value is valid for honest processes.
 public protocol ValueValidator {
     func isValid(_ value: Value, height: Height) -> Bool
+    /// Whether a value decided by a verified commit certificate (2f + 1 precommits) may be applied. Defaults to
+    /// `isValid`. An application whose validity includes checks only this process can make (its own key material,
+    /// its own view) answers here with the rules every process shares, so a lagging process is never stuck on a
+    /// decision its local view cannot confirm.
+    func isDecidable(_ value: Value, height: Height) -> Bool
+}
+
+extension ValueValidator {
+    public func isDecidable(_ value: Value, height: Height) -> Bool { isValid(value, height: height) }
 }
 
 /// Receives decisions (L51). It must make the decision durable before returning: the process moves to the next

@@ -60,7 +60,7 @@ extension ConsensusProcess {
     /// Catch-up: a quorum of precommits for v in some round proves the L49 condition held for them; with valid(v)
     /// (L50) we decide v without the round's messages.
     mutating func decideFromCertificate(_ c: CommitCertificate, _ out: inout [ConsensusEffect]) {
-        guard app.isValid(c.value, height: height) else { return }
+        guard app.isDecidable(c.value, height: height) else { return }
         decide(c, &out)
     }
 

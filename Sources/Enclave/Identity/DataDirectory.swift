@@ -51,14 +51,17 @@ public struct DataDirectory: Sendable {
             configuration.platform, environment: environment(configuration, overrides: overrides), logger: logger)
         let sealingKey = try platform.sealingKey(policy: configuration.sealingPolicy)
         try PlatformFiles.makeDirectories(path)
+        // The directory may have existed already, with any mode: owner-only before anything secret goes in.
+        try PlatformFiles.restrictTree(path)
         let anchor = FileRollbackAnchor(path: anchorPath, sealingKey: sealingKey)
         let store = try SealedStore.create(path: storePath, sealingKey: sealingKey, anchor: anchor)
         let identity = try NodeIdentity.create(in: store)
         do {
-            try Data(configuration.defaultFileText.utf8).write(to: URL(fileURLWithPath: configurationPath), options: [.withoutOverwriting])
+            try PlatformFiles.createSecretFile(configurationPath, Array(configuration.defaultFileText.utf8))
         } catch {
             throw Failure.configuration("cannot write \(configurationPath): \(error)")
         }
+        try PlatformFiles.restrictTree(path)
         return OpenedNode(configuration: configuration, platform: platform, store: store, identity: identity)
     }
 
@@ -67,6 +70,8 @@ public struct DataDirectory: Sendable {
         platformOverride: PlatformChoice? = nil, environment overrides: PlatformEnvironment? = nil, logger: Logger
     ) throws -> OpenedNode {
         var configuration = try readConfiguration()
+        // Tighten modes someone loosened before SQLite (re)creates its WAL files, which copy the database's mode.
+        try PlatformFiles.restrictTree(path)
         if let platformOverride { configuration.platform = platformOverride }
         let platform = try PlatformSelector.open(
             configuration.platform, environment: environment(configuration, overrides: overrides), logger: logger)

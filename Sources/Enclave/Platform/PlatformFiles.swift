@@ -117,6 +117,28 @@ enum PlatformFiles {
         }
     }
 
+    /// Makes `path` and everything under it owner-only: directories 0700, files 0600 (symbolic links are left
+    /// alone, never followed). A data directory may pre-exist with looser modes, or be loosened later.
+    static func restrictTree(_ path: String) throws(EnclaveError) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { throw .directoryFailure(path: path, reason: errnoDescription()) }
+        let type = status.st_mode & 0o170000
+        if type == 0o120000 { return }
+        let isDirectory = type == 0o040000
+        let wanted: mode_t = isDirectory ? 0o700 : 0o600
+        if status.st_mode & 0o7777 != wanted, chmod(path, wanted) != 0 {
+            throw .directoryFailure(path: path, reason: "chmod: \(errnoDescription())")
+        }
+        guard isDirectory, let directory = opendir(path) else { return }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        closedir(directory)
+        for name in names { try restrictTree(join(path, name)) }
+    }
+
     static func removeDirectory(_ path: String) throws(EnclaveError) {
         guard rmdir(path) == 0 else { throw .directoryFailure(path: path, reason: errnoDescription()) }
     }

@@ -104,7 +104,7 @@ extension SealedStore {
         }
         guard let meta else { throw .notAStore }
         guard let format = Int64.fromDatabaseValue(meta.storedValue("format")) else { throw .headTampered }
-        guard format == Int64(SealedRecordCodec.format) else { throw .unsupportedFormat(UInt8(truncatingIfNeeded: format)) }
+        guard format == Int64(SealedRecordCodec.storeFormat) else { throw .unsupportedFormat(UInt8(truncatingIfNeeded: format)) }
         guard let keyID = Data.fromDatabaseValue(meta.storedValue("key_id")), let sealed = Data.fromDatabaseValue(meta.storedValue("head"))
         else { throw .headTampered }
         guard [UInt8](keyID) == keys.keyID else { throw .wrongSealingKey }
@@ -115,12 +115,15 @@ extension SealedStore {
         return head
     }
 
-    /// Recomputes the row count and the row-set digest from the (table, key, version) of every row.
-    static func checkRowSet(_ database: DatabaseQueue, head: StoreHead, keys: StoreKeys) throws(SealedStoreError) {
-        let (count, digest) = try mapDatabaseErrors { () throws -> (UInt64, [UInt8]) in
+    /// Recomputes the row count and the row-set digest from the (table, key, version) of every row; returns every
+    /// row's version (table → key → version), which reads then check.
+    @discardableResult
+    static func checkRowSet(_ database: DatabaseQueue, head: StoreHead, keys: StoreKeys) throws(SealedStoreError) -> RowVersions {
+        let (count, digest, versions) = try mapDatabaseErrors { () throws -> (UInt64, [UInt8], RowVersions) in
             try database.read { db in
                 var count: UInt64 = 0
                 var digest = [UInt8](repeating: 0, count: 32)
+                var versions: RowVersions = [:]
                 let cursor = try Row.fetchCursor(db, sql: "SELECT table_name, row_key, version FROM sealed_rows")
                 while let row = try cursor.next() {
                     guard let table = String.fromDatabaseValue(row.storedValue("table_name")),
@@ -131,11 +134,13 @@ extension SealedStore {
                         table: table, key: [UInt8](key), version: UInt64(bitPattern: version), keys: keys)
                     SealedRecordCodec.xor(&digest, mac)
                     count += 1
+                    versions[table, default: [:]][[UInt8](key)] = UInt64(bitPattern: version)
                 }
-                return (count, digest)
+                return (count, digest, versions)
             }
         }
         guard count == head.rowCount, digest == head.rowSetDigest else { throw .rowSetMismatch }
+        return versions
     }
 
     static func anchoredCounter(_ anchor: (any RollbackAnchor)?) throws(SealedStoreError) -> UInt64 {
@@ -161,7 +166,7 @@ extension SealedStore {
         else { throw .rowTampered(table: table, key: key) }
         let version = UInt64(bitPattern: storedVersion)
         guard version <= counter else { throw .rowFromFuture(table: table, key: key, version: version, counter: counter) }
-        let aad = SealedRecordCodec.rowAAD(table: table, key: key, version: version)
+        let aad = SealedRecordCodec.rowAAD(storeID: keys.storeID, table: table, key: key, version: version)
         guard let plaintext = SealedRecordCodec.open(sealed, key: keys.valueKey, aad: aad) else {
             throw .rowTampered(table: table, key: key)
         }
@@ -187,7 +192,7 @@ extension SealedStore {
                 operation.value.map {
                     SealedRecordCodec.seal(
                         $0, key: keys.valueKey,
-                        aad: SealedRecordCodec.rowAAD(table: operation.table, key: operation.key, version: version))
+                        aad: SealedRecordCodec.rowAAD(storeID: keys.storeID, table: operation.table, key: operation.key, version: version))
                 }
             }
             let start = head
@@ -197,6 +202,13 @@ extension SealedStore {
                 }
             }
             state.head = result
+            for operation in operations {
+                if operation.value != nil {
+                    state.versions[operation.table, default: [:]][operation.key] = version
+                } else {
+                    state.versions[operation.table]?[operation.key] = nil
+                }
+            }
             return result
         }
         try SealedStore.record(counter: committed.counter, in: anchor)

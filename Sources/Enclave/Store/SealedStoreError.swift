@@ -26,6 +26,9 @@ public enum SealedStoreError: Error, Equatable, Sendable {
     /// The set of rows differs from the one the head commits to: a row was added, deleted or replayed from an
     /// older copy.
     case rowSetMismatch
+    /// A row's version is not the one this store last wrote for it (nil: no row), checked on every read: an
+    /// authentic older row was put back, a row deleted, or a deleted row restored, behind the open store's back.
+    case rowVersionMismatch(table: String, key: [UInt8], stored: UInt64?, expected: UInt64?)
     /// The store's counter is older than the last value anchored outside it: the file was rolled back.
     case rolledBack(storeCounter: UInt64, anchoredCounter: UInt64)
     /// The external value recorded in the store (e.g. consensus height) is lower than the caller requires.

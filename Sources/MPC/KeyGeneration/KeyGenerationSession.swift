@@ -217,7 +217,7 @@ public struct KeyGenerationSession: MPCSession {
                 guard phase.qualified.contains(dealer), let points = feldman[dealer],
                     let pedersen = phase.dealings[dealer]?.commitments[0]
                 else { continue }
-                let fitsPedersen = complaint.share.commitment == ExponentPolynomial.evaluate(pedersen, at: complainer)
+                let fitsPedersen = VerifiableShare.publicCommitment(value: complaint.share.value, blinding: complaint.share.blinding) == ExponentPolynomial.evaluate(pedersen, at: complainer)
                 let fitsFeldman =
                     Point.generatorMultiple(complaint.share.value) == ExponentPolynomial.evaluate(points, at: complainer)
                 if fitsPedersen && !fitsFeldman {
@@ -238,7 +238,7 @@ public struct KeyGenerationSession: MPCSession {
             for member in parameters.members where indices.count < needed {
                 guard case .reconstruction(let list)? = inbox.broadcast(round: Round.reconstruction, from: member),
                     let entry = list.first(where: { $0.dealer == dealer }),
-                    entry.share.commitment == ExponentPolynomial.evaluate(pedersen, at: member)
+                    VerifiableShare.publicCommitment(value: entry.share.value, blinding: entry.share.blinding) == ExponentPolynomial.evaluate(pedersen, at: member)
                 else { continue }
                 indices.append(member)
                 values.append(entry.share.value)

@@ -16,7 +16,8 @@ public struct KeyPublicData: Sendable, Equatable {
 
     public func publicShare(of index: PartyIndex) -> Point { publicShares[index - 1] }
 
-    /// X as a `PublicKey` (33-byte encoding, EVM address).
+    /// X as a `PublicKey` (33-byte encoding, EVM address). X is never the identity: key generation fails rather
+    /// than output it, and resharing keeps X.
     public var key: PublicKey { try! PublicKey(point: publicKey) }
 }
 

@@ -21,9 +21,10 @@ import Secp256k1
 /// Optimistic checks, with the expensive check only on failure: summed dealer shares are checked once per
 /// sharing (if QUAL then shrinks, the sum over QUAL is checked again, and a dealer whose error had cancelled
 /// against a removed one is proven wrong in round 3 with `shareEvidence`: the batch aborts naming it, and no
-/// honest member is blamed); w is accepted without checking product proofs when all n members opened and their shares lie
-/// on one degree-2t polynomial (with n ≥ 3t + 1 at least 2t + 1 of them are honest, so that polynomial is
-/// the honest one); key-product proofs are checked only when a signature fails to verify.
+/// honest member is blamed); w is accepted without checking product proofs when all n members opened and their
+/// shares lie on one degree-2t polynomial (with n = 3t + 1 at least 2t + 1 of them are honest, so that
+/// polynomial is the honest one), else from the first 2t + 1 openers whose proofs verify; key-product proofs are
+/// checked only when a signature fails to verify.
 public struct PresignSession: MPCSession {
     public let sessionID: SessionID
     public let keyShare: KeyShare
@@ -76,12 +77,17 @@ public struct PresignSession: MPCSession {
         guard count >= 1, count <= Limits.presignaturesPerBatchMax else {
             throw .invalidParameters("batch size must be 1…\(Limits.presignaturesPerBatchMax)")
         }
+        let n = keyShare.committeeSize, t = keyShare.threshold
+        // The dealing is one broadcast: 67 bytes per commitment point (65 + framing), one ciphertext per member.
+        let dealingBytes = count * ((2 * (t + 1) + 2 * (2 * t + 1)) * 67 + n * 64 * Self.sharingsPerInstance) + n * 40
+        guard dealingBytes <= Limits.messageBytesMax else {
+            throw .invalidParameters("a batch of \(count) makes a dealing above \(Limits.messageBytesMax) bytes at n = \(n)")
+        }
         sessionID = session
         self.keyShare = keyShare
         self.count = count
         inbox = RoundInbox(session: session, roundsMax: Round.openings)
         clock = SessionClock(timing: timing)
-        let t = keyShare.threshold
         let perInstance = [
             SharingSpec(degree: t, hiding: true, zeroConstant: false),
             SharingSpec(degree: t, hiding: true, zeroConstant: false),
@@ -308,8 +314,11 @@ public struct PresignSession: MPCSession {
         let optimistic = openers.count == members.count
             && Lagrange.areConsistent(indices: openers, values: products, degree: 2 * t)
         if !optimistic {
-            openers = openers.filter { j in
-                guard let o = openings[j]?[instance] else { return false }
+            // Verify proofs in index order until 2t + 1 openers are proven: w interpolated from proven shares is
+            // right whatever the others sent, so their proofs need not be checked (bad ones met before are named).
+            var proven: [PartyIndex] = []
+            for j in openers where proven.count < 2 * t + 1 {
+                guard let o = openings[j]?[instance] else { continue }
                 let statement = (
                     ExponentPolynomial.evaluate(mine.kCommitment, at: j),
                     ExponentPolynomial.evaluate(mine.bCommitment, at: j), o.productCommitment
@@ -317,16 +326,17 @@ public struct PresignSession: MPCSession {
                 let context = Self.proofContext(session: sessionID, instance: instance, prover: j, label: "kb")
                 guard o.productProof.verify(commitments: statement, context: context) else {
                     record(.invalidProductProof(culprit: j, instance: instance))
-                    return false
+                    continue
                 }
-                guard o.maskedProduct.commitment
+                guard VerifiableShare.publicCommitment(value: o.maskedProduct.value, blinding: o.maskedProduct.blinding)
                     == o.productCommitment + ExponentPolynomial.evaluate(mine.zCommitment, at: j)
                 else {
                     record(.invalidOpening(culprit: j, instance: instance))
-                    return false
+                    continue
                 }
-                return true
+                proven.append(j)
             }
+            openers = proven
         }
         guard openers.count >= 2 * t + 1 else { return nil }
         let basis = Array(openers.prefix(2 * t + 1))

@@ -14,6 +14,12 @@ public struct PresignatureID: Hashable, Sendable, CustomStringConvertible {
         bytes = Array(hasher.finalize())
     }
 
+    /// Wraps 32 bytes received on the wire.
+    public init(bytes: [UInt8]) throws(MPCError) {
+        guard bytes.count == 32 else { throw .decoding("presignature id must be 32 bytes") }
+        self.bytes = bytes
+    }
+
     public var description: String { "Presignature(\(Hex.encode(bytes.prefix(6))))" }
 }
 

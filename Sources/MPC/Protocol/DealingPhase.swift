@@ -124,7 +124,6 @@ struct DealingPhase: Sendable {
     /// Takes a dealer's broadcast; a wrong shape or constant disqualifies the dealer publicly. Decrypts this
     /// party's shares (a ciphertext that does not open simply leaves them missing, which draws a complaint).
     mutating func acceptDealing(from dealer: PartyIndex, _ dealing: Dealing) -> Misbehaviour? {
-        dealings[dealer] = dealing
         let vectors = dealing.commitments
         var valid = vectors.count == specs.count && dealing.ciphertexts.count == receivers.count
             && !dealing.ephemeralKey.isIdentity
@@ -142,6 +141,8 @@ struct DealingPhase: Sendable {
             disqualified[dealer] = reason
             return reason
         }
+        // Only well-formed dealings are kept, so every later index into one is in range.
+        dealings[dealer] = dealing
         if let me, let identity, let slot = receivers.firstIndex(of: me) {
             let shared = dealing.ephemeralKey.timesSecret(identity.secret)
             if let shares = open(dealing, from: dealer, for: me, slot: slot, shared: shared) {

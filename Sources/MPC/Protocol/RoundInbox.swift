@@ -10,6 +10,8 @@ struct RoundInbox: Sendable {
     let session: SessionID
     let roundsMax: Int
     private(set) var broadcasts: [Int: [PartyIndex: MPCPayload]] = [:]
+    /// SHA-256 of the received bytes of each accepted broadcast, when it came off the wire.
+    private(set) var digests: [Int: [PartyIndex: [UInt8]]] = [:]
     /// Senders that sent two different broadcasts, per round.
     private(set) var equivocators: [Int: Set<PartyIndex>] = [:]
     /// Members whose timer for a round fired, per round (in delivery order, distinct).
@@ -38,11 +40,19 @@ struct RoundInbox: Sendable {
         }
         guard senders.contains(message.sender) else { throw .unknownSender(message.sender) }
         if let previous = broadcasts[message.round]?[message.sender] {
-            if previous == message.payload { throw .duplicate }
+            // Judged on the received bytes when both copies came off the wire, else on the decoded values.
+            let same: Bool
+            if let a = digests[message.round]?[message.sender], let b = message.receivedDigest {
+                same = a == b
+            } else {
+                same = previous == message.payload
+            }
+            if same { throw .duplicate }
             equivocators[message.round, default: []].insert(message.sender)
             return .equivocation(culprit: message.sender, round: message.round)
         }
         broadcasts[message.round, default: [:]][message.sender] = message.payload
+        if let digest = message.receivedDigest { digests[message.round, default: [:]][message.sender] = digest }
         return nil
     }
 

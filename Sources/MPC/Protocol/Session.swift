@@ -27,22 +27,29 @@ public struct SessionID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "Session(\(Hex.encode(bytes.prefix(6))))" }
 }
 
-/// One protocol message. A message without a recipient goes through the reliable broadcast (consensus), so
-/// every honest member sees it, in the same order; a message with a recipient is private (an attested,
-/// encrypted channel) and carries shares.
+/// One protocol message. Every session message goes through the reliable broadcast (consensus), so every
+/// honest member sees it, in the same order (shares travel encrypted inside `Dealing`). A recipient is used only
+/// for a signature share sent to a combiner; sessions refuse messages that have one.
 public struct MPCMessage: Sendable, Equatable {
     public let session: SessionID
     public let sender: PartyIndex
     public let recipient: PartyIndex?
     public let round: Int
     public let payload: MPCPayload
+    /// SHA-256 of the bytes this message was decoded from (`MPCWire.decode`); nil for a message built locally.
+    /// Two broadcasts of one sender and round with different digests are equivocation even if they decode alike.
+    public let receivedDigest: [UInt8]?
 
-    public init(session: SessionID, sender: PartyIndex, recipient: PartyIndex?, round: Int, payload: MPCPayload) {
+    public init(
+        session: SessionID, sender: PartyIndex, recipient: PartyIndex?, round: Int, payload: MPCPayload,
+        receivedDigest: [UInt8]? = nil
+    ) {
         self.session = session
         self.sender = sender
         self.recipient = recipient
         self.round = round
         self.payload = payload
+        self.receivedDigest = receivedDigest
     }
 
     public var isBroadcast: Bool { recipient == nil }

@@ -75,6 +75,9 @@ enum Wire {
         point.isIdentity ? [UInt8](repeating: 0, count: 33) : point.compressed
     }
 
+    /// The wire encoding of a point: 65 uncompressed bytes, or the single byte 0x00 for the identity.
+    static func uncompressedPointOrIdentity(_ point: Point) -> [UInt8] { point.uncompressed }
+
     static func lengthPrefix(_ count: Int) -> [UInt8] {
         let v = UInt32(count)
         return [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]

@@ -101,7 +101,7 @@ public struct SignatureCombiner: Sendable {
     /// Checks one share against the public commitments and the signer's key-product proof.
     public func isValid(_ share: SignatureShare) -> Bool {
         guard let expected = presignature.expectedShareCommitment(of: share.signer, digest: z) else { return false }
-        guard VerifiableShare(value: share.value, blinding: share.blinding).commitment == expected else { return false }
+        guard VerifiableShare.publicCommitment(value: share.value, blinding: share.blinding) == expected else { return false }
         return presignature.keyProductIsProven(for: share.signer, publicShare: key.publicShare(of: share.signer))
     }
 

@@ -51,8 +51,15 @@ public struct LocalNetwork<Session: MPCSession> {
         self.roundTimeout = roundTimeout
     }
 
+    /// Whether messages travel as bytes: encoded once by the sender (`MPCWire.encode`), decoded and validated by
+    /// every reader (`MPCWire.decode`), as in a node. On by default.
+    public var usesWireFormat = true
+
     /// Everything that was broadcast, in the agreed order (what a party would replay).
     public var transcript: [MPCMessage] { broadcast.log.map { $0.message } }
+
+    /// The same, as the bytes that were sent (empty entries when `usesWireFormat` is off).
+    public var wireTranscript: [[UInt8]] { broadcast.log.map { $0.bytes ?? [] } }
 
     /// Runs every session until none is running, at most `stepsMax` time steps.
     public mutating func run(stepsMax: Int = 20_000) {
@@ -68,8 +75,8 @@ public struct LocalNetwork<Session: MPCSession> {
                 progressed = false
                 for slot in sessions.indices where started[slot] {
                     let local = clock(slot).local(at: now)
-                    while let message = broadcast.nextDelivery(to: slot, orderedBy: now - clock(slot).lag) {
-                        deliver(message, to: slot, at: local)
+                    while let entry = broadcast.nextEntry(to: slot, orderedBy: now - clock(slot).lag) {
+                        deliver(entry.message, bytes: entry.bytes, to: slot, at: local)
                     }
                     let out = sessions[slot].tick(now: local)
                     if !out.isEmpty { progressed = true }
@@ -86,14 +93,16 @@ public struct LocalNetwork<Session: MPCSession> {
     private mutating func send(_ messages: [MPCMessage], from slot: Int) {
         for original in messages {
             for message in behaviours[slot].map({ $0(original) }) ?? [original] {
-                broadcast.submit(message, at: now)
+                broadcast.submit(message, bytes: usesWireFormat ? MPCWire.encode(message) : nil, at: now)
             }
         }
     }
 
-    private mutating func deliver(_ message: MPCMessage, to slot: Int, at local: Duration) {
-        do {
-            try sessions[slot].handle(message, now: local)
+    private mutating func deliver(_ message: MPCMessage, bytes: [UInt8]?, to slot: Int, at local: Duration) {
+        do throws(MPCError) {
+            var received = message
+            if let bytes { received = try MPCWire.decode(bytes) }
+            try sessions[slot].handle(received, now: local)
         } catch {
             refusals.append((slot, error))
         }
@@ -102,25 +111,33 @@ public struct LocalNetwork<Session: MPCSession> {
 
 /// The reliable broadcast of the simulation: one log, one order, a read position per reader.
 public struct OrderedBroadcast: ReliableBroadcast {
-    private(set) var log: [(at: Duration, message: MPCMessage)] = []
+    struct Entry {
+        let at: Duration
+        let message: MPCMessage
+        let bytes: [UInt8]?
+    }
+
+    private(set) var log: [Entry] = []
     private var cursors: [Int: Int] = [:]
 
     public init() {}
 
-    public mutating func submit(_ message: MPCMessage) { submit(message, at: .zero) }
+    public mutating func submit(_ message: MPCMessage) { submit(message, bytes: nil, at: .zero) }
 
-    /// Appends a message ordered at global time `at`.
-    mutating func submit(_ message: MPCMessage, at time: Duration) { log.append((time, message)) }
-
-    public mutating func nextDelivery(to reader: Int) -> MPCMessage? {
-        nextDelivery(to: reader, orderedBy: .seconds(Int64.max / 2))
+    /// Appends a message (and its encoding, if it travels as bytes) ordered at global time `at`.
+    mutating func submit(_ message: MPCMessage, bytes: [UInt8]?, at time: Duration) {
+        log.append(Entry(at: time, message: message, bytes: bytes))
     }
 
-    /// The reader's next message, if it was ordered no later than `time` (lagging readers see a prefix).
-    mutating func nextDelivery(to reader: Int, orderedBy time: Duration) -> MPCMessage? {
+    public mutating func nextDelivery(to reader: Int) -> MPCMessage? {
+        nextEntry(to: reader, orderedBy: .seconds(Int64.max / 2))?.message
+    }
+
+    /// The reader's next entry, if it was ordered no later than `time` (lagging readers see a prefix).
+    mutating func nextEntry(to reader: Int, orderedBy time: Duration) -> Entry? {
         let position = cursors[reader, default: 0]
         guard position < log.count, log[position].at <= time else { return nil }
         cursors[reader] = position + 1
-        return log[position].message
+        return log[position]
     }
 }

@@ -60,6 +60,29 @@ public enum MPCSimulation {
         behaviours: [Int: LocalNetwork<PresignSession>.Behaviour] = [:], clocks: [Int: NodeClock] = [:],
         dealingTampers: [Int: (PartyIndex, inout [VerifiableShare]) -> Void]
     ) throws(MPCError) -> LocalNetwork<PresignSession> {
+        var network = try presignNetwork(
+            keyShares: keyShares, count: count, label: label, rng: &rng, behaviours: behaviours, clocks: clocks,
+            dealingTampers: dealingTampers)
+        network.run()
+        return network
+    }
+
+    /// The same network, not yet run: a benchmark copies one member's fresh session from it, runs the network,
+    /// and replays the recorded `wireTranscript` into the copy to measure one party's work alone.
+    public static func presignNetwork(
+        keyShares: [KeyShare], count: Int, label: String = "presign", rng: inout some RandomNumberGenerator,
+        behaviours: [Int: LocalNetwork<PresignSession>.Behaviour] = [:]
+    ) throws(MPCError) -> LocalNetwork<PresignSession> {
+        try presignNetwork(
+            keyShares: keyShares, count: count, label: label, rng: &rng, behaviours: behaviours, clocks: [:],
+            dealingTampers: [:])
+    }
+
+    static func presignNetwork(
+        keyShares: [KeyShare], count: Int, label: String, rng: inout some RandomNumberGenerator,
+        behaviours: [Int: LocalNetwork<PresignSession>.Behaviour], clocks: [Int: NodeClock],
+        dealingTampers: [Int: (PartyIndex, inout [VerifiableShare]) -> Void]
+    ) throws(MPCError) -> LocalNetwork<PresignSession> {
         guard let first = keyShares.first else { throw .invalidParameters("no key shares") }
         let session = SessionID(purpose: "presign", epoch: first.epoch, label: label)
         let ids = identities(count: keyShares.count, rng: &rng)
@@ -74,7 +97,6 @@ public enum MPCSimulation {
         var network = LocalNetwork(sessions: sessions, roundTimeout: timing.roundTimeout)
         network.behaviours = behaviours
         network.clocks = clocks
-        network.run()
         return network
     }
 

@@ -40,6 +40,14 @@ public struct ShardApplication: ConsensusApplication, Sendable {
         return (try? state.validate(block)) != nil
     }
 
+    /// A certified block is judged by the shard's rules alone: the local checks (e.g. "this is the key my key generation
+    /// produced") were made by the 2f + 1 that precommitted it, and a member that restarted without its key share must
+    /// still follow the chain.
+    public func isDecidable(_ value: Value, height: Height) -> Bool {
+        guard let block = try? ShardBlock(decoding: value.bytes), block.height == height else { return false }
+        return (try? state.validate(block)) != nil
+    }
+
     public mutating func commit(_ certificate: CommitCertificate) -> ValidatorSet? {
         do {
             let block = try ShardBlock(decoding: certificate.value.bytes)

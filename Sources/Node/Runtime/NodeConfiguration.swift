@@ -17,6 +17,8 @@ public struct NodeConfiguration: Sendable {
     /// Verified-signature cache entries (votes are checked once even when they arrive from several peers).
     public var verifierCacheEntries = 16_384
     public var mempool = Mempool.Limits()
+    /// Presignature pool target, batch size and MPC round timing.
+    public var mpc = MPCDriver.Settings()
 
     public init() {}
 }

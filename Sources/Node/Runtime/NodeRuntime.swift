@@ -1,6 +1,7 @@
 import Consensus
 import Enclave
 import Logging
+import MPC
 import Network
 import Secp256k1
 import Shard
@@ -15,6 +16,8 @@ public enum NodeTopic {
     public static let syncRequest = "darknode/sync-request/v1"
     /// `count u16 ‖ (length u32 ‖ certificate)…`.
     public static let syncAnswer = "darknode/sync-answer/v1"
+    /// A signature share (MPC wire format) for every member to combine.
+    public static let signatureShare = "darknode/mpc-share/v1"
 }
 
 /// What the node reports as it runs (the CLI prints these as JSON lines).
@@ -22,6 +25,8 @@ public enum NodeEvent: Sendable {
     case started(height: UInt64, restoredWALEntries: Int)
     case decided(height: UInt64, round: UInt32, transactions: Int, events: [ShardEvent], synced: Bool)
     case syncRequested(from: UInt64, peer: PeerID)
+    /// Progress of key generation, presigning and signing.
+    case mpc(String)
     case fatal(String)
 }
 
@@ -50,6 +55,7 @@ public actor NodeRuntime {
     private var stopped = false
     private var restoredWAL = 0
     public private(set) var rejectedPackets = 0
+    private var mpc: MPCDriver
 
     public init(identity: PrivateKey, genesis: ShardGenesis, mesh: Mesh, store: NodeStore,
                 configuration: NodeConfiguration = NodeConfiguration(), logger: Logger = Logger(label: "darknode.node")) throws {
@@ -60,6 +66,9 @@ public actor NodeRuntime {
         self.configuration = configuration
         self.logger = logger
         validators = try genesis.validatorSet()
+        // A one-member committee is its own quorum: its process would decide height after height inside one step,
+        // never yielding to the network or the disk. A shard has at least two members (four for t = 1).
+        guard genesis.committee.count >= 2 else { throw ShardError.malformed("a shard needs at least two members") }
         let state = try store.loadState(genesis: genesis)
         let height = state.height + 1
         let wal = try store.walEntries(height: height)
@@ -78,6 +87,18 @@ public actor NodeRuntime {
         }
         replica = Replica(process: process, verifier: CachingVerifier(entriesMax: configuration.verifierCacheEntries), certificates: recent)
         (events, eventSink) = AsyncStream.makeStream(of: NodeEvent.self, bufferingPolicy: .bufferingNewest(4_096))
+        let keyShare = try store.loadKeyShare().map { try KeyShare(sealedEncoding: $0) }
+        mpc = try MPCDriver(genesis: genesis, signingKey: identity, keyShare: keyShare, settings: configuration.mpc)
+        if let keyShare { replica.withApplication { $0.localCheck = Self.shardKeyCheck(keyShare.publicData.publicKey.asPublicKey) } }
+        else { replica.withApplication { $0.localCheck = Self.shardKeyCheck(nil) } }
+    }
+
+    /// A shard-key registration is valid here only if it names the key this member's key generation produced.
+    static func shardKeyCheck(_ key: PublicKey?) -> @Sendable (ShardTransaction, ShardState) -> Bool {
+        { tx, _ in
+            guard case .shardKey(let registration) = tx else { return true }
+            return registration.key == key
+        }
     }
 
     // MARK: Queries
@@ -92,6 +113,9 @@ public actor NodeRuntime {
     public func start() {
         eventSink.yield(.started(height: replica.height, restoredWALEntries: restoredWAL))
         perform(replica.start())
+        if state.shardKey == nil, state.height == 0, mpc.keyShare == nil {
+            do { carryOut(try mpc.startKeyGeneration()) } catch { eventSink.yield(.mpc("key generation could not start: \(error)")) }
+        }
         let interval = configuration.tickInterval
         ticker = Task { [weak self] in
             while !Task.isCancelled {
@@ -121,6 +145,7 @@ public actor NodeRuntime {
             case NodeTopic.transaction: _ = try? admit(m.payload)
             case NodeTopic.syncRequest: answerSync(m.payload, to: m.from)
             case NodeTopic.syncAnswer: receiveSync(m.payload, from: m.from)
+            case NodeTopic.signatureShare: carryOut(mpc.receiveShare(m.payload))
             default: break
             }
         case .connected(let peer):
@@ -167,6 +192,25 @@ public actor NodeRuntime {
     private func tick() {
         guard !stopped else { return }
         perform(replica.tick())
+        carryOut(mpc.tick())
+    }
+
+    /// Carries out what the MPC driver asked for: transactions into the mempool (and to every peer), shares to every
+    /// peer, the key share sealed to disk.
+    private func carryOut(_ output: MPCOutput) {
+        if let share = output.keyShareToSeal {
+            do { try store.saveKeyShare(share.sealedEncoding) } catch { halt("sealing the key share: \(error)"); return }
+            let key = share.publicData.publicKey.asPublicKey
+            replica.withApplication { $0.localCheck = Self.shardKeyCheck(key) }
+        }
+        for tx in output.transactions {
+            if let id = try? admitTransaction(tx) {
+                _ = id
+                try? mesh.broadcast(tx.encoded, topic: NodeTopic.transaction)
+            }
+        }
+        for share in output.shares { try? mesh.broadcast(share, topic: NodeTopic.signatureShare) }
+        for line in output.log { eventSink.yield(.mpc(line)) }
     }
 
     // MARK: Effects
@@ -241,6 +285,12 @@ public actor NodeRuntime {
         for d in decided {
             eventSink.yield(.decided(height: d.certificate.height, round: d.certificate.round, transactions: d.block.transactions.count,
                                      events: d.events, synced: syncing))
+        }
+        let current = state
+        for d in decided {
+            carryOut(mpc.decided(d.events, height: d.certificate.height, state: current))
+            let signed = Set(d.events.compactMap { if case .signed(let id) = $0 { return id } else { return nil } })
+            if !signed.isEmpty { mpc.forgetSigned(signed) }
         }
         // An idle shard: hold what follows (our next proposal, our timers) for the idle interval.
         if held == nil, last.block.transactions.isEmpty, replica.process.app.mempool.count == 0, configuration.idleBlockInterval > .zero {

@@ -78,6 +78,18 @@ public final class NodeStore: @unchecked Sendable {
         return state
     }
 
+    // MARK: MPC key share
+
+    static let mpcTable = "mpc"
+    static let keyShareKey = Array("key-share".utf8)
+
+    /// Seals this member's key share (x_i): without it the member cannot sign until the next reshare.
+    public func saveKeyShare(_ bytes: [UInt8]) throws(SealedStoreError) {
+        try store.put(table: Self.mpcTable, key: Self.keyShareKey, value: bytes)
+    }
+
+    public func loadKeyShare() throws -> [UInt8]? { try store.value(table: Self.mpcTable, key: Self.keyShareKey) }
+
     // MARK: Keys
 
     static func heightKey(_ h: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: h >> (56 - 8 * UInt64($0))) } }

@@ -98,6 +98,11 @@ public struct ShardState: Sendable {
 
     public func sweep(txid: [UInt8]) -> SweepRecord? { sweeps[txid] }
 
+    /// The committed sweep that spends `outpoint`, if any.
+    public func sweepTxid(spending outpoint: OutPoint) -> [UInt8]? {
+        sweeps.values.first { $0.coins.contains { $0.outpoint == outpoint } }?.txid
+    }
+
     public var recordedOffences: Set<Offence> { offences }
 
     /// The gateway script a deposit for `gHash` must pay (nil before the shard has a key).

@@ -7,10 +7,11 @@ import Node
 import Secp256k1
 import Shard
 
-/// `darknode localnet --nodes N [--dir D]`: a whole shard on this machine. Creates N data directories on the
-/// simulated (INSECURE) platform, writes a genesis naming them as the committee, starts N `darknode run --genesis`
-/// processes that attest each other over EKEP and run consensus, and reports their progress. Ctrl-C (or
-/// `--blocks K` decided everywhere) stops every process.
+/// `darknode localnet --nodes N [--dir D] [--demo]`: a whole shard on this machine. Creates N data directories on
+/// the simulated (INSECURE) platform, writes a genesis naming them as the committee, starts N `darknode run
+/// --genesis --rpc` processes that attest each other over EKEP, run consensus and generate the shard key, and reports
+/// their progress. `--demo` then acts as a client (regtest deposits, mints, a sweep; see `LocalnetDemo`) and exits 0.
+/// Ctrl-C (or `--blocks K` decided everywhere) stops every process.
 struct LocalnetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "localnet",
@@ -22,11 +23,18 @@ struct LocalnetCommand: AsyncParsableCommand {
     @Option(help: "Exit 0 once every node has decided this many blocks (0: run until Ctrl-C).") var blocks: Int = 0
     @Option(name: .customLong("confirmations"), help: "Bitcoin confirmations a deposit needs (regtest).") var confirmations: Int = 2
     @Option(name: .customLong("idle-block-interval-ms"), help: "Pause after an empty block with nothing waiting.") var idleBlockIntervalMilliseconds: Int64 = 200
+    @Flag(help: "Run the demo: regtest deposits, their mints signed by the shard and checked, then a sweep; exit 0.") var demo = false
+    @Option(help: "Deposits the demo makes (and sweeps).") var deposits: Int = 3
+
+    /// Node i serves JSON-RPC on 127.0.0.1:(base-port + 100 + i).
+    var rpcBasePort: Int { basePort + 100 }
 
     func validate() throws {
-        guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be between 1 and 32") }
+        // One member would decide every height inside a single consensus step, without the network.
+        guard (2...32).contains(nodes) else { throw ValidationError("--nodes must be between 2 and 32") }
         guard (1_024...65_000).contains(basePort) else { throw ValidationError("--base-port must be between 1024 and 65000") }
         guard blocks >= 0 else { throw ValidationError("--blocks must be ≥ 0") }
+        guard (1...ShardLimits.sweepInputsMax).contains(deposits) else { throw ValidationError("--deposits must be 1…\(ShardLimits.sweepInputsMax)") }
     }
 
     func run() async throws {
@@ -50,7 +58,7 @@ struct LocalnetCommand: AsyncParsableCommand {
 
         let children = try (0..<nodes).map { i in try startNode(i, root: root, genesisPath: genesisPath) }
         defer { stopAll(children) }
-        let progress = LocalnetProgress(nodes: nodes)
+        let progress = LocalnetProgress(nodes: nodes, genesis: genesis.shard)
         for (i, child) in children.enumerated() { child.forward(to: progress, node: i, log: root + "/node-\(i)/events.jsonl") }
 
         // Whichever comes first: a signal, or the target height (or a node halting).
@@ -59,14 +67,31 @@ struct LocalnetCommand: AsyncParsableCommand {
         Task { sink.yield("signal \(await stop.wait())") }
         let target = blocks
         Task {
-            _ = await progress.waitUntil { target > 0 && $0.minimumHeight >= UInt64(target) || !$0.fatal.isEmpty }
+            _ = await progress.waitUntil { target > 0 && $0.minimumHeight >= UInt64(target) && $0.hasShardKey || !$0.fatal.isEmpty }
             sink.yield("progress")
+        }
+        if demo {
+            let clients = (0..<nodes).map { JSONRPCClient(url: URL(string: "http://127.0.0.1:\(rpcBasePort + $0)/")!) }
+            let shard = genesis.shard
+            let count = deposits
+            Task {
+                _ = await progress.waitUntil { ($0.hasShardKey && $0.presignatures > 0) || !$0.fatal.isEmpty }
+                guard let key = await progress.shardKey else { return }
+                do {
+                    try await LocalnetDemo(rpc: clients, genesis: shard, shardKey: key, deposits: count).run()
+                    sink.yield("demo complete")
+                } catch {
+                    print("demo failed: \(error)")
+                    sink.yield("demo failed")
+                }
+            }
         }
         var iterator = outcomes.makeAsyncIterator()
         let outcome = await iterator.next() ?? "done"
         let summary = await progress.summary
         print("localnet: \(outcome == "progress" ? "target reached" : "stopping (\(outcome))"); \(summary)")
         if let fatal = await progress.fatal.first { throw ValidationError("a node halted: \(fatal)") }
+        if outcome == "demo failed" { throw ExitCode(1) }
     }
 
     /// Creates the data directories and the shard genesis (regtest, a 2-of-3 recovery policy whose keys are written
@@ -92,6 +117,7 @@ struct LocalnetCommand: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: DarknodeVersion.executablePath)
         process.arguments = ["run", "--data-dir", root + "/node-\(i)", "--listen", "127.0.0.1:\(basePort + i)", "--genesis", genesisPath,
                              "--status-interval-ms", "5000", "--idle-block-interval-ms", "\(idleBlockIntervalMilliseconds)"]
+        if demo { process.arguments! += ["--rpc", "127.0.0.1:\(rpcBasePort + i)"] }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -143,20 +169,27 @@ actor LocalnetProgress {
     struct Snapshot {
         var minimumHeight: UInt64
         var fatal: [String]
+        var hasShardKey: Bool
+        var presignatures: Int
     }
+
+    let genesis: ShardGenesis
+    private(set) var shardKey: PublicKey?
 
     private var heights: [UInt64]
     private var connected: [Int]
     private(set) var fatal: [String] = []
     private var lastPrinted: UInt64 = 0
+    private var presignatures = 0
     private var waiters: [(condition: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
 
-    init(nodes: Int) {
+    init(nodes: Int, genesis: ShardGenesis) {
+        self.genesis = genesis
         heights = Array(repeating: 0, count: nodes)
         connected = Array(repeating: 0, count: nodes)
     }
 
-    var snapshot: Snapshot { Snapshot(minimumHeight: heights.min() ?? 0, fatal: fatal) }
+    var snapshot: Snapshot { Snapshot(minimumHeight: heights.min() ?? 0, fatal: fatal, hasShardKey: shardKey != nil, presignatures: presignatures) }
 
     var summary: String { "decided heights per node: \(heights.map(String.init).joined(separator: ", "))" }
 
@@ -175,12 +208,21 @@ actor LocalnetProgress {
         case "decided":
             if let h = (event["height"] as? NSNumber)?.uint64Value { heights[node] = max(heights[node], h) }
             let shard = event["shard"] as? [String] ?? []
-            for line in shard where node == 0 { print("shard: \(line)") }
+            for line in shard where node == 0 && !line.hasPrefix("mpc ") { print("shard: \(line)") }
+            for line in shard where node == 0 && line.hasPrefix("presignatures +") { presignatures += Int(line.dropFirst("presignatures +".count)) ?? 0 }
+            for line in shard where line.hasPrefix("shard-key ") && shardKey == nil {
+                if let bytes = Hex.decode(String(line.dropFirst("shard-key ".count))), let key = try? PublicKey(encoded: bytes) {
+                    shardKey = key
+                    announce(key)
+                }
+            }
             let minimum = heights.min() ?? 0
             if minimum >= lastPrinted + 10 || (minimum > lastPrinted && minimum <= 3) {
                 lastPrinted = minimum
                 print("localnet: every node has decided height \(minimum)")
             }
+        case "mpc" where node == 0:
+            print("mpc: \(event["detail"] ?? "?")")
         case "fatal":
             let reason = "node \(node): \(event["reason"] ?? "?")"
             fatal.append(reason)
@@ -192,6 +234,15 @@ actor LocalnetProgress {
         var remaining: [(condition: (Snapshot) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
         for w in waiters { if w.condition(s) { w.continuation.resume(returning: true) } else { remaining.append(w) } }
         waiters = remaining
+    }
+
+    /// The shard key, the EVM address mint authorisations recover to, and the shard's custody address.
+    private func announce(_ key: PublicKey) {
+        print("localnet: shard key        \(Hex.encode(key.compressed))")
+        print("localnet: EVM address      \(key.evmAddressString)  (MintGateway's mint authority)")
+        if let custody = try? GatewayScript(gHash: nil, shardKey: key, recovery: genesis.recovery) {
+            print("localnet: custody address  \(custody.address(network: genesis.bitcoinNetwork))  (P2WSH; recovery \(genesis.recovery.threshold)-of-\(genesis.recovery.keys.count) after \(genesis.recovery.delayBlocks) blocks)")
+        }
     }
 
     func waitUntil(_ condition: @escaping (Snapshot) -> Bool) async -> Bool {

@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -17,6 +18,8 @@ import Shard
 /// Standard output carries one JSON object per line: first `{"event":"listening",...}` with the identity and the
 /// bound address, then `connected`, `disconnected`, `refused` and `evicted` events, and a `status` line
 /// (connected peers, messages, refusals, passed re-attestations) every `--status-interval-ms`. Stops on SIGINT or SIGTERM.
+/// With `--rpc HOST:PORT` (needs `--genesis`) it also serves JSON-RPC for submissions and queries (docs/node.md) and
+/// prints `{"event":"rpc-listening","address":...}` once listening.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -48,10 +51,14 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("idle-block-interval-ms"), help: "With --genesis: pause after an empty block with nothing waiting.")
     var idleBlockIntervalMilliseconds: Int64 = 500
 
+    @Option(help: "With --genesis: serve JSON-RPC 2.0 over HTTP (ren_submitTx, ren_queryTx, darknode_*) on HOST:PORT (port 0 picks a free one).")
+    var rpc: HostPort?
+
     func validate() throws {
         guard reattestationIntervalMilliseconds >= 100, statusIntervalMilliseconds >= 100 else {
             throw ValidationError("--reattestation-interval-ms and --status-interval-ms must be at least 100")
         }
+        if rpc != nil, genesis == nil { throw ValidationError("--rpc needs --genesis (the RPC serves a shard)") }
         for key in admit where Self.peerID(key) == nil {
             throw ValidationError("--admit must be a 33-byte compressed secp256k1 key in hex: \(key)")
         }
@@ -118,6 +125,7 @@ struct RunCommand: AsyncParsableCommand {
             "admitted": admitted.count,
         ])
         var runtime: NodeRuntime?
+        var rpcServer: RPCServer?
         if let genesisFile {
             var nodeConfiguration = NodeConfiguration()
             nodeConfiguration.idleBlockInterval = .milliseconds(idleBlockIntervalMilliseconds)
@@ -126,6 +134,13 @@ struct RunCommand: AsyncParsableCommand {
             runtime = started
             Task {
                 for await event in started.events { emitJSONLine(event.jsonObject) }
+            }
+            // Served on the mesh's event loops, listening before consensus starts (a submission only queues); a port
+            // that cannot be bound stops the node with the error.
+            if let rpc {
+                let server = try await RPCServer.start(handler: RPCHandler(service: started), host: rpc.host, port: rpc.port, group: group)
+                rpcServer = server
+                emitJSONLine(["event": "rpc-listening", "address": HostPort(host: rpc.host, port: server.port).description])
             }
             await started.start()
         }
@@ -163,6 +178,7 @@ struct RunCommand: AsyncParsableCommand {
         let signal = await stop.wait()
         status.cancel()
         emitJSONLine(["event": "stopping", "signal": signal])
+        await rpcServer?.stop()
         await runtime?.stop()
         await mesh.stop()
         events.cancel()
@@ -206,6 +222,8 @@ extension NodeEvent {
                     "shard": events.map(\.summary)]
         case .syncRequested(let from, let peer):
             return ["event": "sync-requested", "from": from, "peer": Hex.encode(peer.bytes)]
+        case .mpc(let line):
+            return ["event": "mpc", "detail": line]
         case .fatal(let reason):
             return ["event": "fatal", "reason": reason]
         }
