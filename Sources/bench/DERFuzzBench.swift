@@ -12,7 +12,7 @@ func benchDERFuzz(_ h: inout Harness) {
     let seed = arguments.dropFirst().first.flatMap { UInt64($0) } ?? 0xDE12_7EE5
     let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let testdata = ProcessInfo.processInfo.environment["DARKNODE_TESTDATA"].map { URL(fileURLWithPath: $0) }
-        ?? repository.deletingLastPathComponent().appendingPathComponent("shared/testdata")
+        ?? repository.appendingPathComponent("Tests/Fixtures")
     func load(_ p: String) -> [UInt8] {
         let path = testdata.appendingPathComponent("attestation/" + p).path
         guard let d = FileManager.default.contents(atPath: path) else { fatalError("bench: missing test data \(path)") }
