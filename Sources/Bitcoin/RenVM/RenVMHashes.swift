@@ -1,7 +1,7 @@
 import Secp256k1
 
 /// RenVM's deposit and mint hashes, byte-exact with ren-js v3 `renVMHashes` and gateway-sol `RenVMHashes`
-/// (renvm.md §4.3). All are Keccak-256 over plain concatenation of fixed-width fields, which for these fields
+/// (docs/bitcoin.md). All are Keccak-256 over plain concatenation of fixed-width fields, which for these fields
 /// equals Solidity's `abi.encode`.
 public enum RenVMHashes {
     /// pHash = keccak256(payload).

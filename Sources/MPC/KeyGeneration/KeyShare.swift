@@ -49,7 +49,7 @@ public struct CommitteeParameters: Sendable, Equatable {
     public let size: Int
     public let threshold: Int
 
-    /// n = 3t + 1 exactly (the shard's BFT bound, anchors.md §3.1), t ≥ 1, n ≤ `Limits.partiesMax`.
+    /// n = 3t + 1 exactly (the shard's BFT bound, docs/mpc.md), t ≥ 1, n ≤ `Limits.partiesMax`.
     ///
     /// Why not n > 3t + 1: a signature needs 2t + 1 shares, and with n ≥ 3t + 2 two disjoint groups of t + 1
     /// honest signers (2t + 2 ≤ n − t) plus the same t corrupt ones could each finish a signature with the same

@@ -1,7 +1,7 @@
 import Secp256k1
 
-/// Makes a batch of presignatures for one key share, with RenVM's RZL building blocks (renvm.md §2,
-/// mpc.md "Presignature"):
+/// Makes a batch of presignatures for one key share, with RenVM's RZL building blocks (docs/mpc.md,
+/// "Presignature"):
 ///
 /// 1. Random sharings (RZL RNG/RZG; here every member deals, and QUAL is fixed by proven complaints as in key
 ///    generation, `DealingPhase`): per instance [k], [b] of degree t and zero sharings [z]₂ₜ, [ζ]₂ₜ, all with

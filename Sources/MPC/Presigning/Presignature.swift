@@ -142,7 +142,7 @@ public struct PresignatureAssignment: Sendable, Equatable {
 }
 
 /// Presignature ids already used in this epoch. In a node this lives in replicated (consensus) state, not
-/// only in local storage, so that a rolled-back disk cannot resurrect a used presignature (anchors.md §3.4).
+/// only in local storage, so that a rolled-back disk cannot resurrect a used presignature (docs/mpc.md).
 public struct PresignatureLedger: Sendable {
     public private(set) var epoch: UInt64
     private var used: Set<PresignatureID> = []

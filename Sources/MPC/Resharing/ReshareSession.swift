@@ -2,7 +2,7 @@ import Secp256k1
 
 /// Moves the shard key to the next committee (n′, t′) without changing X, as in verifiable secret
 /// redistribution (Wong, Wang, Wing 2002; the old-committee-deals-to-new pattern of tss-lib and Lit,
-/// anchors.md §3.6), with GJKR-style complaints.
+/// docs/mpc.md), with GJKR-style complaints.
 ///
 /// Round 1: every old member i Feldman-deals its share x_i with a degree-t′ polynomial to the new
 /// committee, shares encrypted to the new members' identity keys inside its broadcast. The constant term of its

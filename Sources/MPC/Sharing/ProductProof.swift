@@ -4,7 +4,7 @@ import Secp256k1
 /// Non-interactive proof that a Pedersen commitment C commits to the product of the value committed in A and
 /// the value committed in B: the three-move protocol of Gennaro, Rabin and Rabin (PODC 1998, "Simplified VSS
 /// and fast-track multiparty computations", appendix), made non-interactive with Fiat–Shamir, as RZL's
-/// multiply-and-open uses it (renvm.md §2.6).
+/// multiply-and-open uses it (docs/mpc.md).
 ///
 /// Statement: A = a·G + α·H, B = b·G + β·H, C = ab·G + γ·H. Since C = a·B + (γ − aβ)·H, the prover shows it
 /// knows an opening (a, α) of A and that C − a·B is a multiple of H, with the same a in both places. That is
@@ -14,7 +14,7 @@ import Secp256k1
 /// nonce could otherwise have leaked the long-term share. Extraction from two challenges e ≠ e′ gives
 /// a = Δy/Δe from the first equation and C = a·B + (Δw₂/Δe)·H from the second.
 ///
-/// Transcript hashing (lessons of TSSHOCK, anchors.md §5): a fixed domain tag, the caller's context bytes
+/// Transcript hashing (lessons of TSSHOCK, docs/mpc.md): a fixed domain tag, the caller's context bytes
 /// (session, instance, prover) length-prefixed, then every point in a fixed 33-byte encoding, in a fixed
 /// order. No variable-length field is left ambiguous.
 public struct ProductProof: Sendable, Equatable {

@@ -5,7 +5,7 @@ import Secp256k1
 ///
 /// With m received values, up to ⌊(m − d − 1)/2⌋ wrong ones are corrected and their senders named. For
 /// degree t and n ≥ 3t + 1 that is every set of t liars as long as they are the only ones missing or wrong.
-/// RenVM's shamir package uses Gao's decoder for the same job (renvm.md §2.1); Berlekamp–Welch is the
+/// RenVM's shamir package uses Gao's decoder for the same job (docs/mpc.md); Berlekamp–Welch is the
 /// textbook alternative with the same decoding radius and is simpler to check. Public data, variable-time.
 public enum ReedSolomon {
     public struct Decoding: Sendable, Equatable {
