@@ -31,7 +31,7 @@ func runNodeBench(nodes n: Int, requests: Int) -> String {
     let semaphore = DispatchSemaphore(value: 0)
     let box = NIOLockedValueBox<String>("")
     Task.detached {
-        do { box.withLockedValue { $0 = "" }; let s = try await nodeBench(nodes: n, requests: requests); box.withLockedValue { $0 = s } }
+        do { let s = try await nodeBench(nodes: n, requests: requests); box.withLockedValue { $0 = s } }
         catch { box.withLockedValue { $0 = "n=\(n): failed: \(error)" } }
         semaphore.signal()
     }

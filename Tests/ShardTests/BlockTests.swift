@@ -145,6 +145,7 @@ import Testing
         }
         #expect(throws: ShardError.self) { try make(keys, t: 2) }  // 3t+1 = 7 > 4
         #expect(throws: ShardError.self) { try make(keys + [keys[0]], t: 1) }  // duplicate member
+        #expect(throws: ShardError.self) { try make([keys[0]], t: 0) }  // one member: its own quorum, no threshold
         _ = try make(keys, t: 1)
     }
 }

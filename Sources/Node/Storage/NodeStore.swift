@@ -56,7 +56,8 @@ public final class NodeStore: @unchecked Sendable {
         guard let highest = certificates.map(\.height).max() else { return }
         var batch = SealedBatch()
         for c in certificates { batch.put(table: Self.certificateTable, key: Self.heightKey(c.height), value: c.encoded) }
-        batch.put(table: Self.stateTable, key: Self.currentKey, value: Self.heightKey(state.height) + state.encoded)
+        batch.put(table: Self.stateTable, key: Self.currentKey,
+                  value: Self.heightKey(state.height) + (state.encodedAtRoot.isEmpty ? state.encoded : state.encodedAtRoot))
         for h in walKeys.keys where h <= highest {
             for key in walKeys[h] ?? [] { batch.delete(table: Self.walTable, key: key) }
             walKeys[h] = nil

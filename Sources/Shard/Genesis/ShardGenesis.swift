@@ -34,7 +34,8 @@ public struct ShardGenesis: Sendable, Equatable {
         }
         guard Set(committee.map(\.compressed)).count == committee.count else { throw .malformed("committee lists a key twice") }
         // n = 3t + 1 with t ≥ 1: consensus tolerates t faulty members, and the MPC module requires exactly this size
-        // (a larger n would let two disjoint signer sets each finish a signature with one nonce; docs/mpc.md).
+        // (a larger n would let two disjoint signer sets each finish a signature with one nonce; docs/mpc.md). It also
+        // rules out a one-member committee, whose consensus process would decide height after height in one step.
         guard threshold >= 1, 3 * threshold + 1 == committee.count else {
             throw .malformed("a committee of \(committee.count) with threshold \(threshold): need n = 3t + 1 with t ≥ 1 (4, 7, 10, …)")
         }

@@ -42,7 +42,8 @@ extension ShardState {
         expireMPCSlots(at: block.height)
         height = block.height
         lastBlockHash = block.hash
-        root = computeRoot()
+        encodedAtRoot = encoded
+        root = Self.root(of: encodedAtRoot)
         return events
     }
 

@@ -9,10 +9,12 @@ extension ShardState {
     static let encodingVersion: UInt8 = 1
     static let rootDomain = Array("darknode/shard/state-root/v1".utf8)
 
-    func computeRoot() -> [UInt8] {
+    func computeRoot() -> [UInt8] { Self.root(of: encoded) }
+
+    static func root(of encoding: [UInt8]) -> [UInt8] {
         var h = SHA256()
-        h.update(data: Self.rootDomain)
-        h.update(data: encoded)
+        h.update(data: rootDomain)
+        h.update(data: encoding)
         return Array(h.finalize())
     }
 
@@ -149,7 +151,8 @@ extension ShardState {
         }
         try r.finish()
         guard encoded == bytes else { throw .malformed("state is not in canonical form") }
-        root = computeRoot()
+        encodedAtRoot = bytes
+        root = Self.root(of: bytes)
     }
 
     private static func write(_ c: CustodyCoin, to w: inout CanonicalWriter) {

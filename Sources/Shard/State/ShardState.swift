@@ -38,8 +38,10 @@ public struct ShardState: Sendable {
     /// `ShardLimits.mpcSlotRetentionBlocks`), and the same slots as a set for look-up.
     var mpcSlotQueue: [(height: UInt64, slot: [UInt8])]
     var mpcSlots: Set<[UInt8]>
-    /// Root of this state, computed after each block (`stateRootComputed`).
+    /// Root of this state, computed after each block.
     public internal(set) var root: [UInt8]
+    /// The encoding the root was computed from (the snapshot a node seals), kept so that it is made once per block.
+    public internal(set) var encodedAtRoot: [UInt8] = []
 
     /// The state at height 0.
     public init(genesis: ShardGenesis) {
