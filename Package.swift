@@ -19,6 +19,7 @@ let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let bigInt: Target.Dependency = .product(name: "BigInt", package: "BigInt")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let toml: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
 
 /// Arithmetic-heavy pure modules are optimised in debug builds too: tests run 100,000s of field operations and
 /// seeded simulations, which are unusably slow at -Onone. (Root-package unsafe flags are allowed by SwiftPM.)
@@ -42,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
     ],
     targets: [
         // Layer 0: primitives.
@@ -65,7 +67,7 @@ let package = Package(
         .target(name: "SimulationSupport", dependencies: ["Secp256k1", "Consensus"], swiftSettings: optimizedEvenInDebug),
 
         // Layer 2: adapters with I/O.
-        .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging]),
+        .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging, toml]),
         .target(name: "SecureChannelNIO", dependencies: ["SecureChannel", "Attestation", nioCore, nioPosix, logging]),
         // JSON-RPC 2.0 over HTTP: RenVM's ren_submitTx / ren_queryTx over a narrow service the node implements.
         .target(name: "API", dependencies: ["Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix, nioHTTP1]),

@@ -83,17 +83,29 @@ struct DataDirectoryTests {
     }
 
     @Test func configurationErrorsAreTyped() throws {
-        #expect(throws: EnclaveConfiguration.ParseError.unknownKey(line: 2, key: "platfrom")) {
+        #expect(throws: ConfigurationError.unknownKey(section: "enclave", key: "platfrom")) {
             try EnclaveConfiguration.parse("[enclave]\nplatfrom = \"auto\"\n")
         }
-        #expect(throws: EnclaveConfiguration.ParseError.invalidValue(line: 2, key: "platform", value: "sgx")) {
+        #expect(throws: ConfigurationError.invalidValue(key: "enclave.platform", value: "\"sgx\"",
+                                                        expected: PlatformChoice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " | "))) {
             try EnclaveConfiguration.parse("[enclave]\nplatform = \"sgx\"\n")
         }
-        #expect(throws: EnclaveConfiguration.ParseError.malformedLine(line: 2)) {
-            try EnclaveConfiguration.parse("[enclave]\nplatform = auto\n")
+        #expect(throws: ConfigurationError.wrongType(key: "enclave.platform", expected: "a string", found: "integer")) {
+            try EnclaveConfiguration.parse("[enclave]\nplatform = 3\n")
         }
-        #expect(throws: EnclaveConfiguration.ParseError.self) {
-            try EnclaveConfiguration.parse(String(repeating: "#", count: EnclaveConfiguration.fileBytesMax + 1))
+        // Not TOML (a bare word): the parser's position comes back, on the second line.
+        do {
+            _ = try EnclaveConfiguration.parse("[enclave]\nplatform = auto\n")
+            Issue.record("a bare word parsed")
+        } catch {
+            guard case .syntax(let line, _, _) = error else { Issue.record("not a syntax error: \(error)"); return }
+            #expect(line == 2)
+        }
+        #expect(throws: ConfigurationError.tooLarge(ConfigurationFile.fileBytesMax + 1)) {
+            try EnclaveConfiguration.parse(String(repeating: "#", count: ConfigurationFile.fileBytesMax + 1))
+        }
+        #expect(throws: ConfigurationError.notASection("platform")) {
+            try EnclaveConfiguration.parse("platform = \"simulated\"\n")
         }
         // Other modules' sections are left to them.
         let parsed = try EnclaveConfiguration.parse("[node]\nanything = \"x\"\n[enclave]\nplatform = \"simulated\" # dev\n")

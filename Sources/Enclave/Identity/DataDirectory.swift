@@ -42,8 +42,10 @@ public struct DataDirectory: Sendable {
 
     /// Creates the directory, the platform's sealing key, the sealed store with a new identity key, and the
     /// commented configuration file (written last, so a failed init leaves no half-made node behind it).
+    /// `otherSections` is appended to the file after `[enclave]` (the node's own sections, written by the caller that
+    /// owns them).
     public func initialize(
-        configuration: EnclaveConfiguration, environment overrides: PlatformEnvironment? = nil, logger: Logger
+        configuration: EnclaveConfiguration, otherSections: String = "", environment overrides: PlatformEnvironment? = nil, logger: Logger
     ) throws -> OpenedNode {
         guard !FileManager.default.fileExists(atPath: configurationPath), !FileManager.default.fileExists(atPath: storePath)
         else { throw Failure.alreadyInitialized(path: path) }
@@ -57,7 +59,7 @@ public struct DataDirectory: Sendable {
         let store = try SealedStore.create(path: storePath, sealingKey: sealingKey, anchor: anchor)
         let identity = try NodeIdentity.create(in: store)
         do {
-            try PlatformFiles.createSecretFile(configurationPath, Array(configuration.defaultFileText.utf8))
+            try PlatformFiles.createSecretFile(configurationPath, Array((configuration.defaultFileText + otherSections).utf8))
         } catch {
             throw Failure.configuration("cannot write \(configurationPath): \(error)")
         }
@@ -82,15 +84,24 @@ public struct DataDirectory: Sendable {
         return OpenedNode(configuration: configuration, platform: platform, store: store, identity: identity)
     }
 
-    public func readConfiguration() throws -> EnclaveConfiguration {
+    /// Replaces the configuration file (mode 0600) with `text`, after checking that its `[enclave]` section parses.
+    public func replaceConfiguration(text: String) throws {
+        _ = try EnclaveConfiguration.parse(text)
+        try PlatformFiles.replaceFile(configurationPath, Array(text.utf8))
+    }
+
+    /// The configuration file's text (bounded), for the sections other modules read.
+    public func configurationText() throws -> String {
         guard FileManager.default.fileExists(atPath: configurationPath) else { throw Failure.notInitialized(path: path) }
         guard let data = FileManager.default.contents(atPath: configurationPath) else {
             throw Failure.configuration("cannot read \(configurationPath)")
         }
-        guard data.count <= EnclaveConfiguration.fileBytesMax else {
-            throw EnclaveConfiguration.ParseError.tooLarge(data.count)
-        }
-        return try EnclaveConfiguration.parse(String(decoding: data, as: UTF8.self))
+        guard data.count <= ConfigurationFile.fileBytesMax else { throw ConfigurationError.tooLarge(data.count) }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public func readConfiguration() throws -> EnclaveConfiguration {
+        try EnclaveConfiguration.parse(configurationText())
     }
 }
 

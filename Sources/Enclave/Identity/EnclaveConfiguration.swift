@@ -1,7 +1,5 @@
-/// The `[enclave]` section of the node's configuration file, and the commented default `darknode init` writes.
-///
-/// The file is TOML; this reader understands the subset the section uses (comments, `[section]` headers,
-/// `key = "string"`), skips other sections (other modules own them) and rejects unknown keys in its own.
+/// The `[enclave]` section of the node's configuration file (`ConfigurationFile`), and the commented default
+/// `darknode init` writes. Other sections belong to the modules that read them.
 public struct EnclaveConfiguration: Sendable, Equatable {
     /// Which platform to run on. `auto` never selects the simulated platform.
     public var platform: PlatformChoice = .auto
@@ -17,69 +15,22 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         self.provisionedSealingKeyPath = provisionedSealingKeyPath
     }
 
-    /// Why the configuration file could not be read. Line numbers start at 1.
-    public enum ParseError: Error, Equatable, Sendable {
-        /// A line is neither a comment, a section header, nor `key = "value"`.
-        case malformedLine(line: Int)
-        /// A key in `[enclave]` this build does not know (a typo would otherwise be ignored silently).
-        case unknownKey(line: Int, key: String)
-        /// A value outside the key's allowed set.
-        case invalidValue(line: Int, key: String, value: String)
-        /// The file is larger than `fileBytesMax`.
-        case tooLarge(Int)
+    public static let sectionName = "enclave"
+    static let keys: Set<String> = ["platform", "sealing-policy", "provisioned-sealing-key"]
+
+    /// Reads `[enclave]` from a whole configuration file's text, ignoring other sections.
+    public static func parse(_ text: String) throws(ConfigurationError) -> EnclaveConfiguration {
+        try EnclaveConfiguration(file: ConfigurationFile(text: text))
     }
 
-    /// A configuration file is written by hand; 64 KiB is far more than one needs.
-    public static let fileBytesMax = 64 * 1024
-
-    public static func parse(_ text: String) throws(ParseError) -> EnclaveConfiguration {
-        guard text.utf8.count <= fileBytesMax else { throw .tooLarge(text.utf8.count) }
-        var configuration = EnclaveConfiguration()
-        var section = ""
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingSpaces()
-            let number = index + 1
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { throw .malformedLine(line: number) }
-                section = String(line.dropFirst().dropLast()).trimmingSpaces()
-                continue
-            }
-            guard section == "enclave" else { continue }
-            guard let (key, value) = keyValue(line) else { throw .malformedLine(line: number) }
-            try configuration.apply(key: key, value: value, line: number)
+    public init(file: ConfigurationFile) throws(ConfigurationError) {
+        let section = try file.section(Self.sectionName, keys: Self.keys)
+        if let choice = try section.choice("platform", as: PlatformChoice.self) { platform = choice }
+        if let policy = try section.choice("sealing-policy", as: SealingPolicy.self) { sealingPolicy = policy }
+        if let path = try section.string("provisioned-sealing-key") {
+            guard !path.isEmpty else { throw .invalidValue(key: "enclave.provisioned-sealing-key", value: "\"\"", expected: "a file path") }
+            provisionedSealingKeyPath = path
         }
-        return configuration
-    }
-
-    private mutating func apply(key: String, value: String, line: Int) throws(ParseError) {
-        switch key {
-        case "platform":
-            guard let choice = PlatformChoice(rawValue: value) else { throw .invalidValue(line: line, key: key, value: value) }
-            platform = choice
-        case "sealing-policy":
-            guard let policy = SealingPolicy(rawValue: value) else { throw .invalidValue(line: line, key: key, value: value) }
-            sealingPolicy = policy
-        case "provisioned-sealing-key":
-            guard !value.isEmpty else { throw .invalidValue(line: line, key: key, value: value) }
-            provisionedSealingKeyPath = value
-        default:
-            throw .unknownKey(line: line, key: key)
-        }
-    }
-
-    /// `key = "value"`, with an optional trailing comment after the closing quote. Values hold no escapes.
-    private static func keyValue(_ line: String) -> (String, String)? {
-        guard let equals = line.firstIndex(of: "=") else { return nil }
-        let key = String(line[..<equals]).trimmingSpaces()
-        var rest = Substring(String(line[line.index(after: equals)...]).trimmingSpaces())
-        guard !key.isEmpty, rest.first == "\"" else { return nil }
-        rest = rest.dropFirst()
-        guard let close = rest.firstIndex(of: "\"") else { return nil }
-        let value = String(rest[..<close])
-        let tail = String(rest[rest.index(after: close)...]).trimmingSpaces()
-        guard tail.isEmpty || tail.hasPrefix("#"), !value.contains("\\") else { return nil }
-        return (key, value)
     }
 
     /// The commented file `darknode init` writes.
@@ -111,14 +62,5 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         \(provisionedSealingKeyPath.map { "provisioned-sealing-key = \"\($0)\"" } ?? "# provisioned-sealing-key = \"/run/darknode/sealing.key\"")
 
         """
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingSpaces() -> String {
-        var view = Substring(self)
-        while let first = view.first, first == " " || first == "\t" || first == "\r" { view = view.dropFirst() }
-        while let last = view.last, last == " " || last == "\t" || last == "\r" { view = view.dropLast() }
-        return String(view)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Enclave
 import Logging
+import Node
 import Secp256k1
 
 extension PlatformChoice: ExpressibleByArgument {}
@@ -36,7 +37,7 @@ struct InitCommand: ParsableCommand {
         let directory = DataDirectory(path: dataDir)
         let node: OpenedNode
         do {
-            node = try directory.initialize(configuration: configuration, logger: logger)
+            node = try directory.initialize(configuration: configuration, otherSections: "\n" + NodeSettings().fileText, logger: logger)
         } catch EnclaveError.noHardwarePlatform(let searched) {
             throw ValidationError(
                 "no TEE device found (looked for \(searched.joined(separator: ", "))); "

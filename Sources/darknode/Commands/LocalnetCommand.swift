@@ -8,9 +8,9 @@ import Secp256k1
 import Shard
 
 /// `darknode localnet --nodes N [--dir D] [--demo]`: a whole shard on this machine. Creates N data directories on
-/// the simulated (INSECURE) platform, writes a genesis naming them as the committee, starts N `darknode run
-/// --genesis --rpc` processes that attest each other over EKEP, run consensus and generate the shard key, and reports
-/// their progress. `--demo` then acts as a client (regtest deposits, mints, a sweep; see `LocalnetDemo`) and exits 0.
+/// the simulated (INSECURE) platform, writes a genesis naming them as the committee and each member's darknode.toml
+/// (listen address, genesis, JSON-RPC on base-port + 100 + i), starts N `darknode run --data-dir` processes that attest
+/// each other over EKEP, run consensus and generate the shard key, and reports their progress. `--demo` then acts as a client (regtest deposits, mints, a sweep; see `LocalnetDemo`) and exits 0.
 /// Ctrl-C (or `--blocks K` decided everywhere) stops every process.
 struct LocalnetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,7 +56,9 @@ struct LocalnetCommand: AsyncParsableCommand {
         }
         print("localnet: committee of \(nodes), threshold t = \(genesis.shard.threshold), genesis \(Hex.encode(genesis.shard.hash.prefix(8)))…")
 
-        let children = try (0..<nodes).map { i in try startNode(i, root: root, genesisPath: genesisPath) }
+        // Each member's settings live in its darknode.toml, as an operator's would; `darknode run` reads them there.
+        for i in 0..<nodes { try writeSettings(i, root: root, genesisPath: genesisPath) }
+        let children = try (0..<nodes).map { i in try startNode(i, root: root) }
         defer { stopAll(children) }
         let progress = LocalnetProgress(nodes: nodes, genesis: genesis.shard)
         for (i, child) in children.enumerated() { child.forward(to: progress, node: i, log: root + "/node-\(i)/events.jsonl") }
@@ -112,12 +114,22 @@ struct LocalnetCommand: AsyncParsableCommand {
         return try GenesisFile(shard: shard, members: identities.enumerated().map { .init(identity: $1, host: "127.0.0.1", port: basePort + $0) })
     }
 
-    func startNode(_ i: Int, root: String, genesisPath: String) throws -> LocalnetChild {
+    /// Writes member i's configuration file: its listen address, the genesis, its JSON-RPC address, the pacing.
+    func writeSettings(_ i: Int, root: String, genesisPath: String) throws {
+        var settings = NodeSettings()
+        settings.listen = .init(host: "127.0.0.1", port: basePort + i)
+        settings.genesisPath = genesisPath
+        settings.idleBlockIntervalMilliseconds = Int(idleBlockIntervalMilliseconds)
+        settings.rpcListen = .init(host: "127.0.0.1", port: rpcBasePort + i)
+        settings.statusIntervalMilliseconds = 5_000
+        let text = EnclaveConfiguration(platform: .simulated).defaultFileText + "\n" + settings.fileText
+        try DataDirectory(path: root + "/node-\(i)").replaceConfiguration(text: text)
+    }
+
+    func startNode(_ i: Int, root: String) throws -> LocalnetChild {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DarknodeVersion.executablePath)
-        process.arguments = ["run", "--data-dir", root + "/node-\(i)", "--listen", "127.0.0.1:\(basePort + i)", "--genesis", genesisPath,
-                             "--status-interval-ms", "5000", "--idle-block-interval-ms", "\(idleBlockIntervalMilliseconds)"]
-        if demo { process.arguments! += ["--rpc", "127.0.0.1:\(rpcBasePort + i)"] }
+        process.arguments = ["run", "--data-dir", root + "/node-\(i)"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -198,6 +210,8 @@ actor LocalnetProgress {
         switch event["event"] as? String {
         case "listening":
             print("node \(node): listening on \(event["listen"] ?? "?") as \(String(describing: event["identity"] ?? "?").prefix(16))… (\(event["platform"] ?? "?"))")
+        case "rpc-listening":
+            print("node \(node): JSON-RPC on http://\(event["address"] ?? "?")/")
         case "connected":
             connected[node] += 1
             if connected[node] == heights.count - 1 { print("node \(node): attested and connected to all \(connected[node]) peers") }

@@ -27,10 +27,11 @@ struct NodeMeshOptions: ParsableArguments {
     }
 
     /// Opens the data directory (sealed identity, platform) and builds the attested mesh configuration.
-    func openNode(logger: Logger) throws -> (node: OpenedNode, configuration: MeshConfiguration) {
+    /// `configuredMeasurements` come from the configuration file; flags replace them.
+    func openNode(logger: Logger, configuredMeasurements: [[UInt8]] = []) throws -> (node: OpenedNode, configuration: MeshConfiguration) {
         let node = try DataDirectory(path: dataDir).open(platformOverride: platform, logger: logger)
-        let measurements = allowedMeasurements.isEmpty
-            ? [node.platform.measurement] : allowedMeasurements.compactMap { Hex.decode($0) }
+        let chosen = allowedMeasurements.isEmpty ? configuredMeasurements : allowedMeasurements.compactMap { Hex.decode($0) }
+        let measurements = chosen.isEmpty ? [node.platform.measurement] : chosen
         // A simulated node can only appraise simulated peers, and accepts them only because it is itself a
         // development node; a hardware node never accepts simulated evidence.
         let policy = MeasurementAllowListPolicy(

@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import Dispatch
+import Enclave
 import Foundation
 import Logging
 import NIOPosix
@@ -9,7 +10,8 @@ import Node
 import Secp256k1
 import Shard
 
-/// `darknode run`: the long-running node process. It joins the attested mesh from its data directory (listens, dials
+/// `darknode run`: the long-running node process. Its settings come from the data directory's `darknode.toml`
+/// (`[mesh]`, `[shard]`, `[rpc]`, `[log]`; see `NodeSettings`), each overridden by the matching flag. It joins the attested mesh from its data directory (listens, dials
 /// its peers, answers pings and re-attestation challenges, re-attests its peers). With `--genesis` it is a member of
 /// that shard: the committee is its admission set and the other members its peers, and it runs consensus with the
 /// shard application on the mesh, sealing every decided block and its write-ahead log to the store (MPC signing is
@@ -27,38 +29,38 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var node: NodeMeshOptions
 
-    @Option(help: "Address to listen on (HOST:PORT; port 0 picks a free one).")
-    var listen: HostPort = HostPort(argument: "127.0.0.1:18515")!
+    @Option(help: "Address to listen on (HOST:PORT; port 0 picks a free one). Default: [mesh] listen, else 127.0.0.1:18515.")
+    var listen: HostPort?
 
-    @Option(name: .customLong("peer"), help: "A peer address to keep connected (HOST:PORT); repeatable.")
+    @Option(name: .customLong("peer"), help: "A peer address to keep connected (HOST:PORT); repeatable. Replaces [mesh] peers.")
     var peers: [HostPort] = []
 
-    @Option(name: .customLong("admit"), help: "An identity key (compressed secp256k1, hex) allowed to connect; repeatable.")
+    @Option(name: .customLong("admit"), help: "An identity key (compressed secp256k1, hex) allowed to connect; repeatable. Added to [mesh] admit.")
     var admit: [String] = []
 
     @Option(name: .customLong("admit-file"), help: "A file with one admitted identity key (hex) per line; # comments.")
     var admitFile: String?
 
     @Option(name: .customLong("reattestation-interval-ms"), help: "How often each peer must attest again over the live channel.")
-    var reattestationIntervalMilliseconds: Int64 = 60_000
+    var reattestationIntervalMilliseconds: Int64?
 
-    @Option(name: .customLong("status-interval-ms"), help: "How often to print a status line.")
-    var statusIntervalMilliseconds: Int64 = 10_000
+    @Option(name: .customLong("status-interval-ms"), help: "How often to print a status line (default 10000).")
+    var statusIntervalMilliseconds: Int64?
 
     @Option(help: "A shard genesis file (written by `darknode localnet`): run consensus as a member of that shard.")
     var genesis: String?
 
-    @Option(name: .customLong("idle-block-interval-ms"), help: "With --genesis: pause after an empty block with nothing waiting.")
-    var idleBlockIntervalMilliseconds: Int64 = 500
+    @Option(name: .customLong("idle-block-interval-ms"), help: "With a genesis: pause after an empty block with nothing waiting (default 500).")
+    var idleBlockIntervalMilliseconds: Int64?
 
     @Option(help: "With --genesis: serve JSON-RPC 2.0 over HTTP (ren_submitTx, ren_queryTx, darknode_*) on HOST:PORT (port 0 picks a free one).")
     var rpc: HostPort?
 
     func validate() throws {
-        guard reattestationIntervalMilliseconds >= 100, statusIntervalMilliseconds >= 100 else {
+        guard (reattestationIntervalMilliseconds ?? 100) >= 100, (statusIntervalMilliseconds ?? 100) >= 100 else {
             throw ValidationError("--reattestation-interval-ms and --status-interval-ms must be at least 100")
         }
-        if rpc != nil, genesis == nil { throw ValidationError("--rpc needs --genesis (the RPC serves a shard)") }
+        guard (idleBlockIntervalMilliseconds ?? 0) >= 0 else { throw ValidationError("--idle-block-interval-ms must be ≥ 0") }
         for key in admit where Self.peerID(key) == nil {
             throw ValidationError("--admit must be a 33-byte compressed secp256k1 key in hex: \(key)")
         }
@@ -68,9 +70,9 @@ struct RunCommand: AsyncParsableCommand {
         Hex.decode(text.trimmingCharacters(in: .whitespaces)).flatMap { PeerID(bytes: $0) }
     }
 
-    func admissionSet() throws -> Set<PeerID> {
-        var result = Set(admit.compactMap(Self.peerID))
-        if let admitFile {
+    func admissionSet(_ settings: NodeSettings) throws -> Set<PeerID> {
+        var result = Set(admit.compactMap(Self.peerID)).union(settings.admitted)
+        if let admitFile = admitFile ?? settings.admitFile {
             let text = try String(contentsOfFile: admitFile, encoding: .utf8)
             for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
@@ -87,13 +89,28 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "darknode.run")
         logger.logLevel = .notice
-        var admitted = try admissionSet()
+        let settings: NodeSettings
+        do {
+            settings = try NodeSettings.parse(DataDirectory(path: node.dataDir).configurationText())
+        } catch let error as ConfigurationError {
+            throw ValidationError("\(DataDirectory(path: node.dataDir).configurationPath): \(error)")
+        }
+        let listen = listen ?? settings.listen.map { HostPort(host: $0.host, port: $0.port) } ?? HostPort(host: "127.0.0.1", port: 18_515)
+        let peers = peers.isEmpty ? settings.peers.map { HostPort(host: $0.host, port: $0.port) } : peers
+        let genesis = genesis ?? settings.genesisPath
+        let rpc = rpc ?? settings.rpcListen.map { HostPort(host: $0.host, port: $0.port) }
+        let statusIntervalMilliseconds = statusIntervalMilliseconds ?? settings.statusIntervalMilliseconds.map(Int64.init) ?? 10_000
+        let reattestationIntervalMilliseconds = reattestationIntervalMilliseconds ?? settings.reattestationIntervalMilliseconds.map(Int64.init) ?? 60_000
+        let idleBlockIntervalMilliseconds = idleBlockIntervalMilliseconds ?? settings.idleBlockIntervalMilliseconds.map(Int64.init) ?? 500
+        if rpc != nil, genesis == nil { throw ValidationError("an RPC address needs a genesis (the RPC serves a shard)") }
+
+        var admitted = try admissionSet(settings)
         let genesisFile = try genesis.map { path in
             do { return try GenesisFile(json: try Data(contentsOf: URL(fileURLWithPath: path))) } catch let e as GenesisFile.Failure {
                 throw ValidationError("\(path): \(e)")
             }
         }
-        let (opened, baseConfiguration) = try node.openNode(logger: logger)
+        let (opened, baseConfiguration) = try node.openNode(logger: logger, configuredMeasurements: settings.allowedMeasurements)
         defer { try? opened.store.close() }
         if opened.platform.kind == .simulated {
             FileHandle.standardError.write(Data("WARNING: INSECURE simulated enclave (no TEE hardware): for development only.\n".utf8))
