@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "BitcoinTests", dependencies: ["Bitcoin", "Secp256k1", "TestSupport", "SimulationSupport"]),
         .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "Attestation", "Secp256k1", "TestSupport", crypto, grdb, logging]),
         // Runs the built `darknode` executable as a subprocess (end-to-end `init` / `attest show` / `attest verify`).
-        .testTarget(name: "DarknodeCLITests", dependencies: ["Attestation", "Secp256k1", crypto]),
+        .testTarget(name: "DarknodeCLITests", dependencies: ["Attestation", "Secp256k1", "Bitcoin", "Shard", "TestSupport", crypto]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1, x509]),
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
