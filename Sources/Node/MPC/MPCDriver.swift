@@ -18,12 +18,18 @@ struct MPCOutput {
     var shares: [[UInt8]] = []
     /// The key share to seal, once key generation finishes.
     var keyShareToSeal: KeyShare?
+    /// This member's halves of a finished batch, to seal before the batch's registration leaves the node.
+    var presignaturesToSeal: [(id: [UInt8], record: [UInt8])] = []
+    /// Presignatures used (or found stale): their sealed records go before any share made from them is sent.
+    var presignaturesToDelete: [[UInt8]] = []
     var log: [String] = []
 
     mutating func merge(_ other: MPCOutput) {
         transactions += other.transactions
         shares += other.shares
         if let k = other.keyShareToSeal { keyShareToSeal = k }
+        presignaturesToSeal += other.presignaturesToSeal
+        presignaturesToDelete += other.presignaturesToDelete
         log += other.log
     }
 }
@@ -85,6 +91,8 @@ public struct MPCDriver {
 
     private var now: Duration { clock.now - started }
 
+    var heldPresignatures: Int { slots.count }
+
     /// Starts key generation (a node that has no key share and whose shard has no key yet).
     mutating func startKeyGeneration() throws -> MPCOutput {
         guard keyShare == nil, keygen == nil else { return MPCOutput() }
@@ -94,6 +102,28 @@ public struct MPCDriver {
         out.transactions = broadcasts(session.start(now: now))
         out.log.append("key generation started")
         keygen = session
+        return out
+    }
+
+    /// Takes back this member's sealed presignatures after a restart: those of this epoch that the shard still
+    /// holds (or has not registered yet) are kept, used or foreign ones deleted; presignatures assigned before the
+    /// restart are signed now (the assignment event was consumed before the stop).
+    mutating func restore(presignatures records: [(id: [UInt8], record: [UInt8])], state: ShardState) -> MPCOutput {
+        var out = MPCOutput()
+        for (id, record) in records {
+            guard let p = try? Presignature(sealedEncoding: record), p.id.bytes == id, p.publicData.epoch == epoch,
+                  !state.presignatureIsRegistered(id) || state.presignatureIsLive(id) else {
+                out.presignaturesToDelete.append(id)
+                continue
+            }
+            publicData[id] = p.publicData
+            slots[id] = PresignatureSlot(p)
+        }
+        if !slots.isEmpty { out.log.append("restored \(slots.count) sealed presignature(s)") }
+        for request in state.requestsToSign {
+            guard let presignature = request.presignature, slots[presignature] != nil else { continue }
+            out.merge(sign(request: request.id, presignature: presignature, state: state))
+        }
         return out
     }
 
@@ -158,6 +188,7 @@ public struct MPCDriver {
                 var batch = session.takePresignatures()
                 while let p = batch.next() {
                     let pid = p.id.bytes
+                    out.presignaturesToSeal.append((pid, p.sealedEncoding))
                     slots[pid] = PresignatureSlot(p)
                 }
                 for p in publics { publicData[p.id.bytes] = p }
@@ -200,6 +231,7 @@ public struct MPCDriver {
             let authorised = try state.authorizeSigning(request: request, presignature: presignature, digest: committed.digest, epoch: epoch)
             var combiner = try SignatureCombiner(presignature: publics, key: keyShare.publicData, digest: authorised.digest)
             if let slot = slots.removeValue(forKey: presignature), let p = slot.take() {
+                out.presignaturesToDelete.append(presignature)
                 let assignment = try PresignatureAssignment(id: try PresignatureID(bytes: presignature), digest: authorised.digest, epoch: epoch)
                 let share = try p.signatureShare(for: assignment, ledger: &ledger)
                 try combiner.add(share)

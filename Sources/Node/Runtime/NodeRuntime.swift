@@ -103,6 +103,8 @@ public actor NodeRuntime {
     public var state: ShardState { replica.process.app.state }
     public var height: UInt64 { replica.height }
     public var mempoolCount: Int { replica.process.app.mempool.count }
+    /// Presignatures this member holds its half of (restored from the store or made since the start).
+    public var heldPresignatures: Int { mpc.heldPresignatures }
 
     // MARK: Lifecycle
 
@@ -110,6 +112,11 @@ public actor NodeRuntime {
     public func start() {
         eventSink.yield(.started(height: replica.height, restoredWALEntries: restoredWAL))
         perform(replica.start())
+        do {
+            carryOut(mpc.restore(presignatures: try store.loadPresignatures(), state: state))
+        } catch {
+            eventSink.yield(.mpc("sealed presignatures unreadable: \(error)"))
+        }
         if state.shardKey == nil, state.height == 0, mpc.keyShare == nil {
             do { carryOut(try mpc.startKeyGeneration()) } catch { eventSink.yield(.mpc("key generation could not start: \(error)")) }
         }
@@ -192,13 +199,20 @@ public actor NodeRuntime {
         carryOut(mpc.tick())
     }
 
-    /// Carries out what the MPC driver asked for: transactions into the mempool (and to every peer), shares to every
-    /// peer, the key share sealed to disk.
+    /// Carries out what the MPC driver asked for, secrets to disk first: the key share and new presignatures sealed
+    /// and used presignatures deleted, then transactions into the mempool (and to every peer), shares to every peer.
     private func carryOut(_ output: MPCOutput) {
         if let share = output.keyShareToSeal {
             do { try store.saveKeyShare(share.sealedEncoding) } catch { halt("sealing the key share: \(error)"); return }
             let key = share.publicData.publicKey.asPublicKey
             replica.withApplication { $0.localCheck = Self.shardKeyCheck(key) }
+        }
+        do {
+            try store.savePresignatures(output.presignaturesToSeal)
+            try store.deletePresignatures(output.presignaturesToDelete)
+        } catch {
+            halt("sealing presignatures: \(error)")
+            return
         }
         for tx in output.transactions {
             if (try? admitTransaction(tx)) != nil { try? mesh.broadcast(tx.encoded, topic: NodeTopic.transaction) }

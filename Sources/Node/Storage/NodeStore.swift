@@ -6,7 +6,9 @@ import Shard
 ///
 /// - `wal` (height ‖ sequence → entry): every consensus `.persist` effect, durable before the next effect runs;
 /// - `certificates` (height → commit certificate, which carries the block): one row per decided height;
-/// - `state` ("current" → height ‖ state encoding): the shard state after the newest decided block.
+/// - `state` ("current" → height ‖ state encoding): the shard state after the newest decided block;
+/// - `mpc` (this member's key share) and `presignatures` (id → this member's half of a registered presignature),
+///   written before what they produce leaves the node, deleted once used.
 ///
 /// A decided block's certificate, the new state and the deletion of that height's WAL rows go in ONE sealed batch,
 /// so a crash leaves either the old height (WAL intact, the block is decided again or learned from peers) or the
@@ -90,6 +92,31 @@ public final class NodeStore: @unchecked Sendable {
     }
 
     public func loadKeyShare() throws -> [UInt8]? { try store.value(table: Self.mpcTable, key: Self.keyShareKey) }
+
+    // MARK: Presignatures
+
+    static let presignatureTable = "presignatures"
+
+    /// Seals this member's halves of a finished presignature batch (id → `Presignature.sealedEncoding`) in one
+    /// commit, before the batch is registered with the shard.
+    public func savePresignatures(_ records: [(id: [UInt8], record: [UInt8])]) throws(SealedStoreError) {
+        guard !records.isEmpty else { return }
+        var batch = SealedBatch()
+        for r in records { batch.put(table: Self.presignatureTable, key: r.id, value: r.record) }
+        try store.commit(batch)
+    }
+
+    /// Deletes used or stale presignatures (before the share made from one leaves the node).
+    public func deletePresignatures(_ ids: [[UInt8]]) throws(SealedStoreError) {
+        guard !ids.isEmpty else { return }
+        var batch = SealedBatch()
+        for id in ids { batch.delete(table: Self.presignatureTable, key: id) }
+        try store.commit(batch)
+    }
+
+    public func loadPresignatures() throws -> [(id: [UInt8], record: [UInt8])] {
+        try store.rows(table: Self.presignatureTable).map { ($0.key, $0.value) }
+    }
 
     // MARK: Keys
 

@@ -87,6 +87,10 @@ public struct ShardState: Sendable {
     public var spendableCoins: [CustodyCoin] { coins.values.filter(\.spendable).sorted { outpointPrecedes($0.outpoint, $1.outpoint) } }
 
     public var presignaturesAvailable: Int { presignaturePool.count }
+    /// Whether this epoch registered the presignature id (assigned or not).
+    public func presignatureIsRegistered(_ id: [UInt8]) -> Bool { presignaturesSeen.contains(id) }
+    /// Whether a registered presignature may still sign: unassigned in the pool, or assigned to an unsigned request.
+    public func presignatureIsLive(_ id: [UInt8]) -> Bool { assignments[id] != nil || presignaturePool.contains(id) }
     public var requestsAwaitingPresignature: Int { unassigned.count }
     /// Requests committed and not yet signed.
     public var pendingRequests: Int { pendingCount }
