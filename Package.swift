@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.1"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.10.0"),
     ],
     targets: [
         // Layer 0: primitives.
@@ -79,7 +80,8 @@ let package = Package(
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
             name: "darknode",
-            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", "API", argumentParser, logging, crypto],
+            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", "API", argumentParser, logging, crypto,
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             plugins: ["BuildInfoPlugin"]
         ),
         .executableTarget(

@@ -8,6 +8,7 @@ import NIOPosix
 import Network
 import Node
 import Secp256k1
+import ServiceLifecycle
 import Shard
 
 /// `darknode run`: the long-running node process. Its settings come from the data directory's `darknode.toml`
@@ -19,7 +20,8 @@ import Shard
 ///
 /// Standard output carries one JSON object per line: first `{"event":"listening",...}` with the identity and the
 /// bound address, then `connected`, `disconnected`, `refused` and `evicted` events, and a `status` line
-/// (connected peers, messages, refusals, passed re-attestations) every `--status-interval-ms`. Stops on SIGINT or SIGTERM.
+/// (connected peers, messages, refusals, passed re-attestations) every `--status-interval-ms`. SIGINT or SIGTERM stops it
+/// gracefully (`RunningNode`).
 /// With `--rpc HOST:PORT` (needs `--genesis`) it also serves JSON-RPC for submissions and queries (docs/node.md) and
 /// prints `{"event":"rpc-listening","address":...}` once listening.
 struct RunCommand: AsyncParsableCommand {
@@ -161,8 +163,28 @@ struct RunCommand: AsyncParsableCommand {
             }
             await started.start()
         }
-        let stop = SignalStop()
-        let events = Task { [runtime] in
+        // SIGTERM and SIGINT start a graceful shutdown (swift-service-lifecycle); one that takes longer than 10 s is
+        // cancelled. A signal is handled, not fatal, so the node closes its connections and store cleanly.
+        let service = RunningNode(mesh: mesh, runtime: runtime, rpcServer: rpcServer, statusInterval: .milliseconds(statusIntervalMilliseconds))
+        var serviceConfiguration = ServiceGroupConfiguration(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
+                                                             logger: logger)
+        serviceConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        try await ServiceGroup(configuration: serviceConfiguration).run()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// The started node as a service: prints mesh events and status lines until a graceful shutdown, then stops in
+/// dependency order — the RPC stops accepting, consensus and MPC stop (every effect was sealed before the next one
+/// ran, so nothing is half-written), the mesh closes its connections.
+struct RunningNode: Service {
+    let mesh: Mesh
+    let runtime: NodeRuntime?
+    let rpcServer: RPCServer?
+    let statusInterval: Duration
+
+    func run() async throws {
+        let events = Task { [runtime, mesh] in
             for await event in mesh.events {
                 if let runtime { await runtime.handle(event) }
                 switch event {
@@ -181,9 +203,9 @@ struct RunCommand: AsyncParsableCommand {
                 }
             }
         }
-        let status = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(statusIntervalMilliseconds) * 1_000_000)
+        let status = Task { [mesh, statusInterval] in
+            // A cancelled sleep ends the loop, so no status line follows "stopping".
+            while (try? await Task.sleep(for: statusInterval)) != nil {
                 let stats = mesh.statistics
                 emitJSONLine([
                     "event": "status", "connected": mesh.connectedPeers.count, "received": stats.receivedMessages,
@@ -192,18 +214,18 @@ struct RunCommand: AsyncParsableCommand {
                 ])
             }
         }
-        let signal = await stop.wait()
+        // Returns on a shutdown signal (or throws if the group is cancelled: stop the same way).
+        try? await gracefulShutdown()
         status.cancel()
-        emitJSONLine(["event": "stopping", "signal": signal])
+        emitJSONLine(["event": "stopping", "reason": "graceful shutdown"])
         await rpcServer?.stop()
         await runtime?.stop()
         await mesh.stop()
         events.cancel()
-        try await group.shutdownGracefully()
     }
 }
 
-/// Waits for SIGINT or SIGTERM (handled, not fatal, so the node closes its connections and store cleanly).
+/// Waits for SIGINT or SIGTERM (handled, not fatal): `darknode localnet` stops its node processes on either.
 final class SignalStop: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
     private let queue = DispatchQueue(label: "darknode.signals")
