@@ -130,10 +130,14 @@ struct LocalnetCommand: AsyncParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DarknodeVersion.executablePath)
         process.arguments = ["run", "--data-dir", root + "/node-\(i)"]
+        // The members stop however this process ends: Ctrl-C and SIGTERM through `stopAll`, a SIGKILL because each
+        // member notices it was re-parented.
+        process.environment = ProcessInfo.processInfo.environment.merging([RunCommand.stopWithParentVariable: "1"]) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
+        print("localnet: node \(i) is process \(process.processIdentifier) (events: \(root)/node-\(i)/events.jsonl)")
         return LocalnetChild(process: process, output: output)
     }
 

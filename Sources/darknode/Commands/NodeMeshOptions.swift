@@ -68,7 +68,8 @@ struct HostPort: ExpressibleByArgument, CustomStringConvertible, Sendable {
 /// Writes one JSON object per line to standard output (keys sorted), for scripts and tests.
 func emitJSONLine(_ object: [String: Any]) {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    // A reader that went away (a supervisor killed) is not a reason to crash mid-write: the line is dropped.
+    try? FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))
 }
 
 extension AuthenticatedPeer {

@@ -68,6 +68,9 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
+    /// Set to "1" by a supervisor whose death should stop this node.
+    static let stopWithParentVariable = "DARKNODE_STOP_WITH_PARENT"
+
     static func peerID(_ text: String) -> PeerID? {
         Hex.decode(text.trimmingCharacters(in: .whitespaces)).flatMap { PeerID(bytes: $0) }
     }
@@ -89,6 +92,8 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A closed standard output (a supervisor gone) must give EPIPE on write, not kill the node mid-effect.
+        signal(SIGPIPE, SIG_IGN)
         var logger = Logger(label: "darknode.run")
         logger.logLevel = .notice
         let settings: NodeSettings
@@ -169,7 +174,22 @@ struct RunCommand: AsyncParsableCommand {
         var serviceConfiguration = ServiceGroupConfiguration(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
                                                              logger: logger)
         serviceConfiguration.maximumGracefulShutdownDuration = .seconds(10)
-        try await ServiceGroup(configuration: serviceConfiguration).run()
+        let serviceGroup = ServiceGroup(configuration: serviceConfiguration)
+        // A node started by a supervisor (`darknode localnet`) stops when the supervisor dies, even by SIGKILL, so
+        // no orphan keeps its ports: it notices being re-parented.
+        let parentWatch: Task<Void, Never>? = ProcessInfo.processInfo.environment[Self.stopWithParentVariable] == "1"
+            ? Task {
+                let parent = getppid()
+                while (try? await Task.sleep(for: .milliseconds(250))) != nil {
+                    if getppid() != parent {
+                        emitJSONLine(["event": "parent-exited"])
+                        await serviceGroup.triggerGracefulShutdown()
+                        return
+                    }
+                }
+            } : nil
+        try await serviceGroup.run()
+        parentWatch?.cancel()
         try await group.shutdownGracefully()
     }
 }
