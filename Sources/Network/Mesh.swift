@@ -229,6 +229,9 @@ public final class Mesh: Sendable {
     /// Dials an address and waits until the connection is authenticated and admitted.
     @discardableResult
     public func connect(host: String, port: Int) async throws -> AuthenticatedPeer {
+        // A dial that a maintenance pass started just before `stop` must not reach a bootstrap on an event loop group
+        // its owner shuts down next (NIO traps on the promise it then leaks).
+        guard isRunning else { throw MeshError.notRunning }
         let limits = configuration.limits
         let key = "\(host):\(port)"
         let ready = group.next().makePromise(of: AuthenticatedPeer.self)
