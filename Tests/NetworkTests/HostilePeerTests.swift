@@ -130,6 +130,27 @@ import WireCodec
         try await group.shutdownGracefully()
     }
 
+    /// Goal: the author of gossiped content is not claimed unless authenticated (before: a relaying peer could
+    /// name any node as the author of content it made up). Method: the hostile peer pushes a hash and answers the
+    /// pull with content whose envelope names another admitted node as author; the delivery names no such author.
+    @Test func aRelayCannotClaimAnotherNodeAuthoredGossip() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let nodes = try await startMeshes(count: 3, group: group)
+        let (victim, hostile, framed) = (nodes[0], nodes[1], nodes[2])
+        try await hostile.mesh.connect(host: "127.0.0.1", port: victim.mesh.listenPort)
+        let content = Self.randomBytes(100)
+        let hash = BitcoinHash.sha256(content)
+        try sendRaw(hostile, .gossipPush, hash: hash, to: victim.id)
+        _ = await eventually { victim.mesh.state.withLockedValue { $0.gossip.isPending(hash) } }
+        hostile.mesh.send(.gossipContent, payload: content, hash: hash, author: framed.id.bytes,
+                          on: try hostile.mesh.channel(for: victim.id))
+        #expect(await eventually { victim.log.messages.contains { $0.payload == content } }, "the content arrived")
+        let delivery = victim.log.messages.first { $0.payload == content }
+        #expect(delivery?.author != framed.id, "the unsigned claim of authorship was not passed on")
+        for n in nodes { await n.mesh.stop() }
+        try await group.shutdownGracefully()
+    }
+
     /// Goal: a peer cannot make us produce attestation evidence at will (before: every challenge was answered,
     /// on the event loop). Method: the hostile peer sends 50 challenges at once; the responder runs once.
     @Test func attestationChallengesAreAnsweredAtMostOncePerInterval() async throws {

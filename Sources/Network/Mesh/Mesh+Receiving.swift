@@ -75,11 +75,10 @@ extension Mesh {
                 return (stored, s.connections.filter { $0.key != peer }.map(\.value.channel))
             }
             guard isNew else { return }
-            let author = PeerID(bytes: e.sender) ?? peer
             report(
                 .message(
                     InboundMessage(
-                        from: peer, author: author, delivery: .gossip, topic: e.topic, sessionID: [UInt8](e.sessionID),
+                        from: peer, author: nil, delivery: .gossip, topic: e.topic, sessionID: [UInt8](e.sessionID),
                         payload: payload)))
             for other in others { send(.gossipPush, payload: [], topic: e.topic, session: [UInt8](e.sessionID), hash: hash, on: other) }
         case .ping:

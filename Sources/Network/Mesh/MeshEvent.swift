@@ -19,8 +19,10 @@ public struct InboundMessage: Sendable {
     public enum Delivery: Sendable { case direct, broadcast, gossip }
     /// The neighbour that handed us the message.
     public let from: PeerID
-    /// The original author (differs from `from` for re-gossiped content).
-    public let author: PeerID
+    /// Who wrote the message, when the mesh can vouch for it: the neighbour itself for direct messages and
+    /// broadcasts; nil for gossip, whose author field is set by whoever relays it and signed by no one (content
+    /// that must be attributed carries its author's signature inside the payload).
+    public let author: PeerID?
     public let delivery: Delivery
     public let topic: String
     public let sessionID: [UInt8]
