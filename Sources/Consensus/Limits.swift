@@ -24,12 +24,49 @@ public enum Limits {
     /// Messages buffered per sender for future heights (the value Hyperdrive uses). Overflow drops the message
     /// with the highest (height, round), which is the one least likely to be needed soon.
     public static let senderQueueMessagesMax = 1_000
+    /// Bytes buffered per sender for future heights: four of the largest proposals. A member cannot make every
+    /// replica hold more than this for it, whatever it signs.
+    public static let senderQueueBytesMax = 4 * signedMessageBytesMax
+    /// Bytes buffered for future heights over all senders. Per-sender caps alone would allow validatorsMax × 4 MiB;
+    /// on overflow the largest queue loses its last message, so senders within their share keep theirs.
+    public static let futureQueueBytesMax = 64 * signedMessageBytesMax
     /// Heights ahead of the current one that are buffered at all; further messages mean we lag and must catch up
     /// from certificates instead.
     public static let futureHeightsMax: Height = 8
-    /// Distinct packets remembered for duplicate suppression at one height. On overflow the memory is cleared,
+    /// Distinct packets remembered for duplicate suppression at one height (as 32-byte SHA-256 digests, and only
+    /// once the packet passed its signature check and the process stored it). On overflow the memory is cleared,
     /// which only costs re-verification, never safety (the process suppresses duplicates per sender too).
     public static let seenPacketsMax = 65_536
     /// Commit certificates kept to let lagging peers catch up.
     public static let certificateHistoryMax = 64
+}
+
+/// The replica's buffers, with the production values from `Limits` as defaults. A value so that tests can reach the
+/// caps with small messages.
+public struct ReplicaBounds: Sendable, Equatable {
+    /// Messages buffered per sender for future heights.
+    public var senderQueueMessagesMax: Int
+    /// Bytes buffered per sender for future heights.
+    public var senderQueueBytesMax: Int
+    /// Bytes buffered for future heights over all senders; overflow evicts from the largest queue.
+    public var futureQueueBytesMax: Int
+    /// Packet digests remembered for duplicate suppression at one height.
+    public var seenPacketsMax: Int
+
+    public init(senderQueueMessagesMax: Int = Limits.senderQueueMessagesMax,
+                senderQueueBytesMax: Int = Limits.senderQueueBytesMax,
+                futureQueueBytesMax: Int = Limits.futureQueueBytesMax,
+                seenPacketsMax: Int = Limits.seenPacketsMax) {
+        self.senderQueueMessagesMax = senderQueueMessagesMax
+        self.senderQueueBytesMax = senderQueueBytesMax
+        self.futureQueueBytesMax = futureQueueBytesMax
+        self.seenPacketsMax = seenPacketsMax
+    }
+}
+
+/// What a replica holds in its buffers (for tests of the bounds and for metrics).
+public struct ReplicaFootprint: Sendable, Equatable {
+    public var futureMessages: Int
+    public var futureBytes: Int
+    public var seenPackets: Int
 }

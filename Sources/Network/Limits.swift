@@ -13,13 +13,35 @@ public struct NetworkLimits: Sendable {
     public var bytesPerSecondPerPeer: Double = 64 * 1_048_576
     /// Messages dropped for rate limiting before the peer is disconnected as abusive.
     public var throttledMessagesBeforeDisconnect: Int = 50_000
-    /// Outbound bytes that may wait in one peer's channel before further sends to it are dropped
-    /// (back-pressure: a slow peer costs bounded memory and never blocks sends to others).
+    /// Outbound bytes that may wait in one peer's channel before further sends to it are refused: `send` throws
+    /// `MeshError.outboundQueueFull`, `broadcast` returns the peers it could not reach (back-pressure: a slow peer
+    /// costs bounded memory and never blocks sends to others).
     public var outboundQueueBytesPerPeer: Int = 16 << 20
     /// Gossip content items remembered (for de-duplication and answering pulls), oldest evicted first.
     public var gossipCacheEntries: Int = 16_384
     /// Outstanding gossip pulls (content we asked for and have not received).
     public var pendingPulls: Int = 4_096
+    /// Outstanding pulls addressed to one peer: a peer that pushes hashes it never delivers can hold only this
+    /// many, so it cannot fill the table and cut us off from everyone else's gossip.
+    public var pendingPullsPerPeer: Int = 256
+    /// A pull unanswered for this long is retried from another peer that pushed the same hash, or forgotten.
+    public var pendingPullTimeoutMilliseconds: Int64 = 5_000
+    /// Events (messages, connection changes) waiting for the consumer of `Mesh.events`. At this many, or at
+    /// `eventBufferBytes` of payload, every connection stops reading (TCP pushes back on the senders) until the
+    /// consumer has caught up to half of both.
+    public var eventBufferMessages: Int = 4_096
+    public var eventBufferBytes: Int = 64 << 20
+    /// Inbound connections still authenticating, in all and per source address (slow-handshake floods).
+    public var handshakesInProgressMax: Int = 128
+    public var handshakesPerAddressMax: Int = 16
+    /// Time the non-deciding side waits for the decider's verdict byte after authentication.
+    public var verdictTimeoutMilliseconds: Int64 = 10_000
+    /// A peer's attestation challenges are answered at most once per this interval, or per half of
+    /// `reattestationIntervalMilliseconds` if that is shorter (evidence is expensive).
+    public var attestationAnswerIntervalMilliseconds: Int64 = 10_000
+    /// Address records kept, and records read from one address message (one message per connection is read).
+    public var addressRecordsMax: Int = 1_024
+    public var addressListRecordsMax: Int = 256
     /// Time allowed for the authentication handshake of a new connection.
     public var handshakeTimeoutMilliseconds: Int64 = 10_000
     /// Reconnect back-off: first delay, cap, and the random jitter fraction.

@@ -1,3 +1,4 @@
+import Crypto
 import Secp256k1
 
 /// Signs consensus digests with a node identity key. Implementations must sign exactly the 32-byte digest given.
@@ -38,11 +39,13 @@ public struct Secp256k1Verifier: MessageVerifier {
     public func isAuthentic(_ message: SignedMessage, key: PublicKey) -> Bool { message.isSignedBy(key) }
 }
 
-/// Remembers verification results by the exact wire bytes, so identical bytes are verified once. Bounded: when
-/// full it forgets everything (costs re-verification only). A class so one cache can serve several replicas in a
-/// simulation; it is not thread-safe, like the replicas that use it.
+/// Remembers which messages verified, by SHA-256 of their wire bytes, so identical bytes are verified once.
+/// Only successes are kept: forged bytes cost a verification each time but cannot evict honest results (a cache of
+/// failures would let a flood of forged packets clear it). Bounded: when full it forgets everything (costs
+/// re-verification only). A class so one cache can serve several replicas in a simulation; it is not thread-safe,
+/// like the replicas that use it.
 public final class CachingVerifier: MessageVerifier {
-    private var results: [[UInt8]: Bool] = [:]
+    private var authentic: Set<SHA256Digest> = []
     private let entriesMax: Int
     private let inner: any MessageVerifier
     public private(set) var verifications = 0
@@ -55,15 +58,15 @@ public final class CachingVerifier: MessageVerifier {
     }
 
     public func isAuthentic(_ message: SignedMessage, key: PublicKey) -> Bool {
-        let wire = message.wireBytes
-        if let known = results[wire] {
+        let digest = SHA256.hash(data: message.wireBytes)
+        if authentic.contains(digest) {
             hits += 1
-            return known
+            return true
         }
         verifications += 1
-        let ok = inner.isAuthentic(message, key: key)
-        if results.count >= entriesMax { results.removeAll(keepingCapacity: true) }
-        results[wire] = ok
-        return ok
+        guard inner.isAuthentic(message, key: key) else { return false }
+        if authentic.count >= entriesMax { authentic.removeAll(keepingCapacity: true) }
+        authentic.insert(digest)
+        return true
     }
 }

@@ -138,6 +138,18 @@ public struct ConsensusProcess<App: ConsensusApplication> {
 
     public var isProposer: Bool { proposer(round) == selfIndex }
 
+    /// Whether `m` is in the log of the current height (the replica remembers a packet as seen only then: a message
+    /// consumed without being stored, such as one too many rounds ahead, must count when it is resent).
+    func holds(_ m: SignedMessage) -> Bool {
+        guard m.message.height == height, let log = rounds[m.message.round] else { return false }
+        switch m.message {
+        case .proposal: return log.proposal?.signed == m
+        case .vote(let v):
+            guard let i = validators.index(of: m.signer) else { return false }
+            return log.votes(v.step)[i]?.contains { $0.signed == m } ?? false
+        }
+    }
+
     /// The identity key this process signs with.
     public var signerKey: ValidatorKey { signer.key }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Secp256k1
 
 /// What a replica's driver must do, in order; `.persist` is durable before any later effect is carried out.
@@ -21,11 +22,14 @@ public enum ReplicaEffect: Hashable, Sendable {
 public struct Replica<App: ConsensusApplication> {
     public private(set) var process: ConsensusProcess<App>
     private let verifier: any MessageVerifier
-    /// Authentic messages for future heights, per signer, sorted by (height, round). Membership in the validator
-    /// set is checked when they are delivered, since the set may change at a commit.
-    private var futureMessages: [ValidatorKey: [SignedMessage]] = [:]
-    /// Packets already handled at this height.
-    private var seen: Set<[UInt8]> = []
+    /// Authentic messages of members for future heights (bounded per sender and in total; see
+    /// `FutureMessageQueue`). Membership is checked again on delivery, since the set may change at a commit.
+    private var futureMessages: FutureMessageQueue
+    /// SHA-256 digests of packets handled at this height, for duplicate suppression. A digest goes in only after
+    /// the packet's signature checked out and the process stored it (or the future queue holds it): forged bytes
+    /// cannot fill it, and a message the process consumed without storing (one too many rounds ahead, counted for
+    /// the round skip) still counts when a peer resends it after the skip.
+    private var seen: Set<SHA256Digest> = []
     /// Our recent decisions, to help lagging peers.
     public private(set) var certificates: [Height: CommitCertificate] = [:]
     /// Peers answered with a certificate since the last tick (one answer per peer per tick).
@@ -33,6 +37,15 @@ public struct Replica<App: ConsensusApplication> {
     /// Peers at our height but in an earlier round answered with that round's messages since the last tick.
     private var answeredRoundThisTick: Set<ValidatorKey> = []
     private var progressMark: ProgressMark?
+    private let bounds: ReplicaBounds
+    /// The validator set of the next height when the driver knows it ahead (an epoch change already decided by
+    /// the application): its members' future-height messages are buffered too. Cleared once it is current.
+    public var nextValidators: ValidatorSet?
+
+    /// What the buffers hold now.
+    public var footprint: ReplicaFootprint {
+        ReplicaFootprint(futureMessages: futureMessages.count, futureBytes: futureMessages.bytes, seenPackets: seen.count)
+    }
 
     private struct ProgressMark: Equatable {
         let height: Height
@@ -41,7 +54,10 @@ public struct Replica<App: ConsensusApplication> {
     }
 
     /// `certificates`: recent decisions from the application's store, so a restarted replica can still help peers.
-    public init(process: ConsensusProcess<App>, verifier: any MessageVerifier, certificates: [CommitCertificate] = []) {
+    public init(process: ConsensusProcess<App>, verifier: any MessageVerifier, certificates: [CommitCertificate] = [],
+                bounds: ReplicaBounds = ReplicaBounds()) {
+        self.bounds = bounds
+        self.futureMessages = FutureMessageQueue(bounds: bounds)
         self.process = process
         self.verifier = verifier
         for c in certificates.suffix(Limits.certificateHistoryMax) { self.certificates[c.height] = c }
@@ -79,18 +95,21 @@ public struct Replica<App: ConsensusApplication> {
         guard claimedHeight <= process.height + Limits.futureHeightsMax else { return [] }
         // Before duplicate suppression: a peer stuck in an earlier round resends the same bytes every tick.
         let help = claimedHeight == process.height ? answerLaggingRound(packet) : []
-        if seen.count >= Limits.seenPacketsMax { seen.removeAll(keepingCapacity: true) }
-        guard seen.insert(packet).inserted else { return help }
+        let digest = SHA256.hash(data: packet)
+        guard !seen.contains(digest) else { return help }
         let message: SignedMessage
-        do { message = try SignedMessage.decode(packet[...]) } catch { return [.rejected(error)] }
+        do { message = try SignedMessage.decode(packet[...]) } catch { return help + [.rejected(error)] }
         if message.message.height == process.height {
             let verified: VerifiedMessage
-            do { verified = try process.validators.verify(message, with: verifier) } catch { return [.rejected(error)] }
-            return help + run(.message(verified))
+            do { verified = try process.validators.verify(message, with: verifier) } catch { return help + [.rejected(error)] }
+            let out = help + run(.message(verified))
+            if process.height == message.message.height && process.holds(message) { remember(digest) }
+            return out
         }
-        guard let key = try? PublicKey(encoded: message.signer.compressed) else { return [.rejected(.invalidSigner)] }
+        // Only members of the current or announced next set may buffer: anyone else's keys are free to make.
+        guard let key = memberKey(message.signer) else { return [.rejected(.unknownSigner)] }
         guard verifier.isAuthentic(message, key: key) else { return [.rejected(.badSignature)] }
-        enqueueFuture(message)
+        if futureMessages.insert(message, digest: digest) { remember(digest) }
         return []
     }
 
@@ -100,7 +119,20 @@ public struct Replica<App: ConsensusApplication> {
         let before = process.height
         var out = translate(process.handle(event))
         while process.height != before && flushFutureMessages(into: &out) {}
+        if process.height != before, nextValidators == process.validators { nextValidators = nil }
         return out
+    }
+
+    private mutating func remember(_ digest: SHA256Digest) {
+        if seen.count >= bounds.seenPacketsMax { seen.removeAll(keepingCapacity: true) }
+        seen.insert(digest)
+    }
+
+    /// The key of `signer` if it is a member of the current or the announced next validator set.
+    private func memberKey(_ signer: ValidatorKey) -> PublicKey? {
+        if let i = process.validators.index(of: signer) { return process.validators.keys[i] }
+        if let next = nextValidators, let i = next.index(of: signer) { return next.keys[i] }
+        return nil
     }
 
     private mutating func translate(_ effects: [ConsensusEffect]) -> [ReplicaEffect] {
@@ -125,33 +157,13 @@ public struct Replica<App: ConsensusApplication> {
     private mutating func flushFutureMessages(into out: inout [ReplicaEffect]) -> Bool {
         seen.removeAll(keepingCapacity: true)
         let h = process.height
-        var due: [SignedMessage] = []
-        for key in futureMessages.keys.sorted() {
-            var queue = futureMessages[key]!
-            queue.removeAll { $0.message.height < h }
-            let ready = queue.prefix { $0.message.height == h }
-            due += ready
-            queue.removeFirst(ready.count)
-            futureMessages[key] = queue.isEmpty ? nil : queue
-        }
-        due.sort { ($0.message.round, $0.message.step) < ($1.message.round, $1.message.step) }
-        for m in due {
-            guard let i = process.validators.index(of: m.signer) else { continue }
-            seen.insert(m.wireBytes)
-            out += translate(process.handle(.message(VerifiedMessage(signed: m, validator: i))))
+        for entry in futureMessages.take(height: h) {
+            guard let i = process.validators.index(of: entry.message.signer) else { continue }
+            out += translate(process.handle(.message(VerifiedMessage(signed: entry.message, validator: i))))
             if process.height != h { return true }
+            if process.holds(entry.message) { remember(entry.digest) }
         }
         return false
-    }
-
-    private mutating func enqueueFuture(_ m: SignedMessage) {
-        var queue = futureMessages[m.signer] ?? []
-        let key = (m.message.height, m.message.round)
-        let at = queue.firstIndex { ($0.message.height, $0.message.round) > key } ?? queue.endIndex
-        queue.insert(m, at: at)
-        // Overflow drops the highest (height, round): the message needed last.
-        if queue.count > Limits.senderQueueMessagesMax { queue.removeLast() }
-        futureMessages[m.signer] = queue
     }
 
     private mutating func receiveCertificate(_ packet: [UInt8]) -> [ReplicaEffect] {
@@ -187,8 +199,11 @@ public struct Replica<App: ConsensusApplication> {
         let message: SignedMessage
         do { message = try SignedMessage.decode(packet[...]) } catch { return [.rejected(error)] }
         guard !answeredThisTick.contains(message.signer) else { return [] }
-        guard let key = try? PublicKey(encoded: message.signer.compressed), verifier.isAuthentic(message, key: key)
-        else { return [.rejected(.badSignature)] }
+        // Members, current or of that height's certificate, only: the answer is large and keys are free to make.
+        let signerKey = memberKey(message.signer)
+            ?? certificate.precommits.first { $0.signer == message.signer }.flatMap { try? PublicKey(encoded: $0.signer.compressed) }
+        guard let key = signerKey else { return [.rejected(.unknownSigner)] }
+        guard verifier.isAuthentic(message, key: key) else { return [.rejected(.badSignature)] }
         answeredThisTick.insert(message.signer)
         return [.send(certificate.encoded, to: message.signer)]
     }

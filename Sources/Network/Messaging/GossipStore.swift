@@ -1,7 +1,9 @@
 /// Gossip bookkeeping: content we hold (bounded, oldest evicted first) and pulls we are waiting for.
 ///
 /// Content arriving unasked is dropped: a peer can only make us store what we pulled, which bounds the memory
-/// an attested-but-misbehaving peer can consume.
+/// an attested-but-misbehaving peer can consume. Pulls are bounded per peer and expire, and a hash offered by
+/// several peers is retried from the next one when the first does not deliver: a peer that pushes hashes it never
+/// delivers cannot fill the table, nor hold back content others offer.
 struct GossipStore: Sendable {
     struct Item: Sendable {
         let content: [UInt8]
@@ -13,30 +15,101 @@ struct GossipStore: Sendable {
     private var items: [[UInt8]: Item] = [:]
     private var order: [[UInt8]] = []
     private var orderStart = 0
-    private var pending: [[UInt8]: PeerID] = [:]
+    /// Pulls we wait for: whom we asked, until when, and who else pushed the hash (to retry from them).
+    private var pending: [[UInt8]: Pull] = [:]
+    private var pendingByPeer: [PeerID: Int] = [:]
     let capacity: Int
     let pendingCapacity: Int
+    let pendingPerPeer: Int
+    /// Other pushers remembered per pending hash.
+    static let alternatesMax = 4
 
-    init(capacity: Int, pendingCapacity: Int) {
+    struct Pull: Sendable {
+        var peer: PeerID
+        var deadlineNanoseconds: UInt64
+        var alternates: [PeerID]
+    }
+
+    init(capacity: Int, pendingCapacity: Int, pendingPerPeer: Int) {
         self.capacity = capacity
         self.pendingCapacity = pendingCapacity
+        self.pendingPerPeer = pendingPerPeer
     }
 
     func has(_ hash: [UInt8]) -> Bool { items[hash] != nil }
     func item(_ hash: [UInt8]) -> Item? { items[hash] }
     func isPending(_ hash: [UInt8]) -> Bool { pending[hash] != nil }
+    var pendingCount: Int { pending.count }
 
-    /// Records that we asked `peer` for `hash`; false when already pending or the pending table is full.
-    mutating func markPending(_ hash: [UInt8], from peer: PeerID) -> Bool {
-        guard pending[hash] == nil, pending.count < pendingCapacity else { return false }
-        pending[hash] = peer
-        return true
+    enum PushOutcome: Equatable {
+        /// Pull it from the pusher now.
+        case pull
+        /// Already pending (the pusher is remembered as a fallback) or held.
+        case known
+        /// The pusher's quota of outstanding pulls, or the table, is full.
+        case overQuota
+    }
+
+    /// Records that `peer` offered `hash`: the first offer is pulled (within the peer's quota), later ones are
+    /// kept as fallbacks in case the first never delivers.
+    mutating func offered(_ hash: [UInt8], by peer: PeerID, nowNanoseconds: UInt64, timeoutNanoseconds: UInt64)
+        -> PushOutcome
+    {
+        if items[hash] != nil { return .known }
+        if var pull = pending[hash] {
+            if pull.peer != peer, !pull.alternates.contains(peer), pull.alternates.count < Self.alternatesMax {
+                pull.alternates.append(peer)
+                pending[hash] = pull
+            }
+            return .known
+        }
+        guard pending.count < pendingCapacity, pendingByPeer[peer, default: 0] < pendingPerPeer else { return .overQuota }
+        pending[hash] = Pull(peer: peer, deadlineNanoseconds: nowNanoseconds &+ timeoutNanoseconds, alternates: [])
+        pendingByPeer[peer, default: 0] += 1
+        return .pull
+    }
+
+    /// Pulls whose deadline passed move to their next pusher (returned, to be pulled from) or are forgotten.
+    mutating func expire(nowNanoseconds: UInt64, timeoutNanoseconds: UInt64) -> [(hash: [UInt8], peer: PeerID)] {
+        let late = pending.filter { $0.value.deadlineNanoseconds <= nowNanoseconds }.map(\.key)
+        return late.compactMap { reassign($0, nowNanoseconds: nowNanoseconds, timeoutNanoseconds: timeoutNanoseconds) }
+    }
+
+    /// Moves pulls addressed to a peer that went away to their next pusher (returned) or forgets them.
+    mutating func dropPending(from peer: PeerID, nowNanoseconds: UInt64, timeoutNanoseconds: UInt64)
+        -> [(hash: [UInt8], peer: PeerID)]
+    {
+        let theirs = pending.filter { $0.value.peer == peer }.map(\.key)
+        for hash in pending.keys { pending[hash]!.alternates.removeAll { $0 == peer } }
+        return theirs.compactMap { reassign($0, nowNanoseconds: nowNanoseconds, timeoutNanoseconds: timeoutNanoseconds) }
+    }
+
+    private mutating func reassign(_ hash: [UInt8], nowNanoseconds: UInt64, timeoutNanoseconds: UInt64)
+        -> (hash: [UInt8], peer: PeerID)?
+    {
+        guard var pull = pending.removeValue(forKey: hash) else { return nil }
+        release(pull.peer)
+        while !pull.alternates.isEmpty {
+            let next = pull.alternates.removeFirst()
+            guard pendingByPeer[next, default: 0] < pendingPerPeer else { continue }
+            pull.peer = next
+            pull.deadlineNanoseconds = nowNanoseconds &+ timeoutNanoseconds
+            pending[hash] = pull
+            pendingByPeer[next, default: 0] += 1
+            return (hash, next)
+        }
+        return nil
+    }
+
+    private mutating func release(_ peer: PeerID) {
+        let left = pendingByPeer[peer, default: 1] - 1
+        pendingByPeer[peer] = left > 0 ? left : nil
     }
 
     /// Stores content; returns false when it was already held.
     @discardableResult
     mutating func store(_ hash: [UInt8], _ item: Item) -> Bool {
-        pending[hash] = nil
+        if let pull = pending.removeValue(forKey: hash) { release(pull.peer) }
         guard items[hash] == nil else { return false }
         items[hash] = item
         order.append(hash)
@@ -49,10 +122,5 @@ struct GossipStore: Sendable {
             orderStart = 0
         }
         return true
-    }
-
-    /// Forgets pulls addressed to a peer that went away, so the content can be pulled from someone else.
-    mutating func dropPending(from peer: PeerID) {
-        pending = pending.filter { $0.value != peer }
     }
 }

@@ -82,4 +82,7 @@ public struct PeerTable: Sendable {
     }
 
     public func address(of peer: PeerID) -> PeerAddressRecord? { records[peer] }
+
+    /// Forgets the records of peers outside `keep` (e.g. no longer admitted).
+    public mutating func removeAll(except keep: Set<PeerID>) { records = records.filter { keep.contains($0.key) } }
 }

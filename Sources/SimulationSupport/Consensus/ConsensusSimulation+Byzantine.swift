@@ -1,4 +1,5 @@
 import Consensus
+import Secp256k1
 
 // Byzantine nodes run an honest process (so they keep the protocol's pace and see what happens) and rewrite what
 // it sends, signing anything they like with their own key (CometBFT `consensus/byzantine_test.go`).
@@ -91,7 +92,40 @@ extension ConsensusSimulation {
                 let original = isPrecommit ? to == favourite : to != next
                 network.send(original ? m.wireBytes : other.wireBytes, from: i, to: to)
             }
+        case .flood:
+            network.broadcast(m.wireBytes, from: i)
+            flood(after: m, node: i)
         }
+    }
+
+    /// Six extra packets per message the flooder sends (bounded, so runs stay cheap).
+    mutating func flood(after m: SignedMessage, node i: Int) {
+        let signer = nodes[i].signer
+        let h = m.message.height
+        let r = m.message.round
+        func randomID(_ height: Height, _ round: Round) -> ValueID {
+            SimulatedValues.make(tag: SimulatedValues.validTag, height: height, proposer: i, round: round, nonce: rng.next()).id
+        }
+        var packets: [[UInt8]] = []
+        for _ in 0..<3 {
+            let height = h + 1 + UInt64(rng.index(Int(Limits.futureHeightsMax)))
+            let round = Round(rng.index(64))
+            let step: VoteStep = rng.chance(Ratio(1, 2)) ? .prevote : .precommit
+            packets.append(SignedMessage.sign(.vote(Vote(step: step, height: height, round: round,
+                                                         valueID: randomID(height, round))), with: signer).wireBytes)
+        }
+        let futureValue = SimulatedValues.make(tag: SimulatedValues.validTag, height: h + 1, proposer: i, round: r,
+                                               nonce: rng.next())
+        packets.append(SignedMessage.sign(.proposal(Proposal(height: h + 1, round: Round(rng.index(64)), validRound: nil,
+                                                             value: futureValue)), with: signer).wireBytes)
+        let far = min(r + Limits.roundsAheadStoredMax + 1 + Round(rng.index(1_000)), Limits.roundMax)
+        packets.append(SignedMessage.sign(.vote(Vote(step: .precommit, height: h, round: far, valueID: nil)),
+                                          with: signer).wireBytes)
+        let outsider = Secp256k1Signer(privateKey: .generate(using: &rng))
+        let outsiderHeight = h + UInt64(rng.index(2))
+        packets.append(SignedMessage.sign(.vote(Vote(step: .prevote, height: outsiderHeight, round: r, valueID: nil)),
+                                          with: outsider).wireBytes)
+        for packet in packets { network.broadcast(packet, from: i) }
     }
 
     /// A different message for the same (height, round, step).

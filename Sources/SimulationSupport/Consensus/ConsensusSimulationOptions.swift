@@ -20,6 +20,10 @@ public enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// that proposer (who can decide), the rest get nil. In later rounds it prevotes and precommits every proposal it
     /// sees, at once, and it never helps a lagging peer with a certificate or relays others' messages.
     case lockTrap
+    /// Sends its messages, and with each of them a flood aimed at the replica's buffers: votes and out-of-turn
+    /// proposals for future heights and random rounds (the future-height queue), precommits far ahead in the
+    /// current height (counted for the round skip, never stored), and messages signed by keys outside the set.
+    case flood
 }
 
 /// Everything that shapes one run. `swarm(seed:)` derives all of it from the seed (TigerBeetle's VOPR
