@@ -76,9 +76,18 @@ private func nodeBench(nodes n: Int, requests: Int) async throws -> String {
         runtimes.append(runtime)
         Task { for await e in mesh.events { await runtime.handle(e) } }
     }
+    // Node 0's shard events, and per decided block its transaction count (for blocks/s and transactions per block).
     let (events, sink) = AsyncStream.makeStream(of: (Date, ShardEvent).self)
+    let blocks = NIOLockedValueBox<[(Date, Int)]>([])
     let first = runtimes[0]
-    Task { for await e in first.events { if case .decided(_, _, _, let shardEvents, _) = e { for s in shardEvents { sink.yield((Date(), s)) } } } }
+    Task {
+        for await e in first.events {
+            if case .decided(_, _, let transactions, let shardEvents, _) = e {
+                blocks.withLockedValue { $0.append((Date(), transactions)) }
+                for s in shardEvents { sink.yield((Date(), s)) }
+            }
+        }
+    }
     for r in runtimes { await r.start() }
     for i in 0..<n { for j in (i + 1)..<n { _ = try? await meshes[i].connect(host: "127.0.0.1", port: meshes[j].listenPort) } }
 
@@ -132,6 +141,7 @@ private func nodeBench(nodes n: Int, requests: Int) async throws -> String {
         submitted[try m.nHash()] = Date()
         _ = try await runtimes[i % n].submit(.mint(m))
     }
+    let submitSeconds = Date().timeIntervalSince(burst)
     var committed = 0, signed = 0
     var lastCommit = burst, lastSignature = burst
     var latencies: [Double] = []
@@ -153,8 +163,13 @@ private func nodeBench(nodes n: Int, requests: Int) async throws -> String {
     for m in meshes { await m.stop() }
     try? await group.shutdownGracefully()
     latencies.sort()
+    let burstBlocks = blocks.withLockedValue { $0.filter { $0.0 >= burst && $0.0 <= lastSignature } }
+    let burstSeconds = max(lastSignature.timeIntervalSince(burst), 1e-3)
+    let blockLine = String(format: " | submitting took %.2f s; %d blocks in the burst (%.0f blocks/s, %.1f transactions/block)", submitSeconds,
+                           burstBlocks.count, Double(burstBlocks.count) / burstSeconds,
+                           burstBlocks.isEmpty ? 0 : Double(burstBlocks.map(\.1).reduce(0, +)) / Double(burstBlocks.count))
     func pct(_ p: Double) -> String { latencies.isEmpty ? "-" : String(format: "%.0f ms", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000) }
     return String(format: "n=%d t=%d: key generation %.2f s | presignatures/s (pool from empty, committee wall) %.0f | burst of %d mints, warm pool: committed/s %.0f, signatures/s %.0f (%d signed), latency submit→signature committed p50 %@ p99 %@",
                   n, (n - 1) / 3, keyAt.timeIntervalSince(t0), presignRate, requests, Double(committed) / max(lastCommit.timeIntervalSince(burst), 1e-3),
-                  Double(signed) / max(lastSignature.timeIntervalSince(burst), 1e-3), signed, pct(0.5) as NSString, pct(0.99) as NSString)
+                  Double(signed) / max(lastSignature.timeIntervalSince(burst), 1e-3), signed, pct(0.5) as NSString, pct(0.99) as NSString) + blockLine
 }
