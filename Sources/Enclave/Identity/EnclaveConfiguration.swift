@@ -10,11 +10,18 @@ public struct EnclaveConfiguration: Sendable, Equatable {
     /// configfs-tsm only: the provisioned 32-byte sealing root key (required on TDX; SNP falls back to its
     /// hardware-derived key).
     public var provisionedSealingKeyPath: String?
+    /// The attestation policy peers are judged by (`policy.json`, the `PolicyDocument` format). Required on hardware.
+    public var policyPath: String?
+    /// The collateral cache directory (Intel PCS/PCCS and AMD KDS files; docs/attestation.md).
+    public var collateralDirectory: String?
 
-    public init(platform: PlatformChoice = .auto, sealingPolicy: SealingPolicy = .default, provisionedSealingKeyPath: String? = nil) {
+    public init(platform: PlatformChoice = .auto, sealingPolicy: SealingPolicy = .default, provisionedSealingKeyPath: String? = nil,
+                policyPath: String? = nil, collateralDirectory: String? = nil) {
         self.platform = platform
         self.sealingPolicy = sealingPolicy
         self.provisionedSealingKeyPath = provisionedSealingKeyPath
+        self.policyPath = policyPath
+        self.collateralDirectory = collateralDirectory
     }
 
     /// Why the configuration file could not be read. Line numbers start at 1.
@@ -63,6 +70,12 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         case "provisioned-sealing-key":
             guard !value.isEmpty else { throw .invalidValue(line: line, key: key, value: value) }
             provisionedSealingKeyPath = value
+        case "policy":
+            guard !value.isEmpty else { throw .invalidValue(line: line, key: key, value: value) }
+            policyPath = value
+        case "collateral-dir":
+            guard !value.isEmpty else { throw .invalidValue(line: line, key: key, value: value) }
+            collateralDirectory = value
         default:
             throw .unknownKey(line: line, key: key)
         }
@@ -109,6 +122,13 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         # after verifying its evidence. Required on TDX (no hardware sealing key); SEV-SNP without it uses the
         # key its secure processor derives (SNP_GET_DERIVED_KEY on /dev/sev-guest).
         \(provisionedSealingKeyPath.map { "provisioned-sealing-key = \"\($0)\"" } ?? "# provisioned-sealing-key = \"/run/darknode/sealing.key\"")
+
+        # The attestation policy peers must meet (JSON: release manifest, minimum TCB, debug, SNP floor...).
+        # Required on hardware: `darknode run` refuses to start without it.
+        \(policyPath.map { "policy = \"\($0)\"" } ?? "# policy = \"/etc/darknode/policy.json\"")
+
+        # Collateral cache for appraising peers (intel/*.json from Intel PCS/PCCS, amd/*.der from AMD KDS).
+        \(collateralDirectory.map { "collateral-dir = \"\($0)\"" } ?? "# collateral-dir = \"/var/lib/darknode/collateral\"")
 
         """
     }
