@@ -235,6 +235,29 @@ struct HardwareAppraisalTests {
         }
     }
 
+    /// Nitro has no enclave platform here, so no node produces it; its appraiser still verifies the real documents
+    /// (chain to the pinned AWS root, ES384) and the policy judges them: a manifest without its PCRs refuses the
+    /// production document, and the debug document (PCR0-2 zero) is refused as debug.
+    @Test func nitroDocumentsGoThroughTheSameAppraisalAndPolicy() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let policy = try NodeTrust.nodePolicy(path: try policyFile())
+        for (file, time, reason) in [
+            ("attestation/aws-nitro/nitro_attestation.b64", "2024-09-07T14:37:39Z", "MeasurementPolicy"),
+            ("attestation/aws-nitro/nitro_attestation_debug.b64", "2024-09-07T14:38:06Z", "DebugForbiddenPolicy"),
+        ] {
+            let text = String(decoding: try TestData.bytes(file), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let document = try #require(Data(base64Encoded: text))
+            let at = try Date(time, strategy: .iso8601)
+            let appraiser = HardwareEvidenceAppraiser(platform: .nitro, collateral: nil, clock: { at })
+            let appraised = try appraiser.appraise(Array(document))
+            #expect(appraised.authorityType == "Darknode Nitro" && appraised.verified?.platform == .nitro)
+            let decision = AttestationPeerPolicy(policy: policy, clock: { at }).evaluate(
+                evidence: appraised, identityKey: PrivateKey.generate().publicKey, expectedReportData: appraised.reportData)
+            guard case .rejected(let why) = decision else { Issue.record("\(file) accepted"); continue }
+            #expect(why.contains(reason), "\(why)")
+        }
+    }
+
     /// Collateral is verified once per file and validity window, then reused for every quote.
     @Test func collateralIsVerifiedOnceAndReused() throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
