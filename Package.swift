@@ -96,7 +96,7 @@ let package = Package(
         .target(name: "TestSupport"),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "SecureChannel", "Enclave", logging, "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "SecureChannel", "Enclave", "Attestation", "TestSupport", logging, "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(
             name: "MPCTests", dependencies: ["MPC", "Secp256k1", "SimulationSupport", "TestSupport"],
             swiftSettings: optimizedEvenInDebug),

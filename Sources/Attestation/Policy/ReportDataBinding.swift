@@ -19,22 +19,30 @@ public struct ReportDataBinding: Sendable, Hashable {
     public static let domain: [UInt8] = Array("darknode/attestation/report-data/v1".utf8)
     public static let maximumNonceLength = 64
 
+    /// Empty for a binding made from `expectedReportData`.
     public let identityKey: [UInt8]
+    /// Empty for a binding made from `expectedReportData`.
     public let nonce: [UInt8]
+    /// The 64 bytes to place in report data.
+    public let reportData: [UInt8]
 
     /// - Precondition: `nonce.count <= 64` (a caller bug otherwise).
     public init(identityKey: PublicKey, nonce: [UInt8]) {
         precondition(nonce.count <= Self.maximumNonceLength, "report-data nonce longer than 64 bytes")
         self.identityKey = identityKey.compressed
         self.nonce = nonce
-    }
-
-    /// The 64 bytes to place in report data.
-    public var reportData: [UInt8] {
         var hasher = SHA512()
         hasher.update(data: Self.domain)
-        hasher.update(data: [0] + identityKey + [UInt8(nonce.count)] + nonce)
-        return Array(hasher.finalize())
+        hasher.update(data: [0] + identityKey.compressed + [UInt8(nonce.count)] + nonce)
+        self.reportData = Array(hasher.finalize())
+    }
+
+    /// A binding whose report data a protocol derived its own way: EKEP binds the identity key to the handshake
+    /// transcript (`BoundEvidence.reportData` in SecureChannel), which is not a nonce of at most 64 bytes.
+    public init(expectedReportData: [UInt8]) {
+        self.identityKey = []
+        self.nonce = []
+        self.reportData = expectedReportData
     }
 
     /// The binding fitted to a report-data field of `size` bytes (1...64).

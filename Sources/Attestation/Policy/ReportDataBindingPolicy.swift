@@ -8,6 +8,9 @@ public struct ReportDataBindingPolicy: AttestationCheck {
     public func evaluate(_ verified: VerifiedEvidence, context: PolicyContext) -> CheckResult {
         guard let binding = context.binding else { return .fails("no report-data binding was given to check the evidence against") }
         guard binding.isBound(in: verified) else {
+            if binding.identityKey.isEmpty {
+                return .fails("report data \(verified.reportData.hexString) is not the expected binding \(binding.reportData.hexString)")
+            }
             return .fails("report data \(verified.reportData.hexString) is not the binding of identity key \(binding.identityKey.hexString) and nonce \(binding.nonce.hexString)")
         }
         return .passes

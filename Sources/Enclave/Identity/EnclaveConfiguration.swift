@@ -8,15 +8,22 @@ public struct EnclaveConfiguration: Sendable, Equatable {
     /// configfs-tsm only: the provisioned 32-byte sealing root key (required on TDX; SNP falls back to its
     /// hardware-derived key).
     public var provisionedSealingKeyPath: String?
+    /// The attestation policy peers are judged by (`policy.json`, the `PolicyDocument` format). Required on hardware.
+    public var policyPath: String?
+    /// The collateral cache directory (Intel PCS/PCCS and AMD KDS files; docs/attestation.md).
+    public var collateralDirectory: String?
 
-    public init(platform: PlatformChoice = .auto, sealingPolicy: SealingPolicy = .default, provisionedSealingKeyPath: String? = nil) {
+    public init(platform: PlatformChoice = .auto, sealingPolicy: SealingPolicy = .default, provisionedSealingKeyPath: String? = nil,
+                policyPath: String? = nil, collateralDirectory: String? = nil) {
         self.platform = platform
         self.sealingPolicy = sealingPolicy
         self.provisionedSealingKeyPath = provisionedSealingKeyPath
+        self.policyPath = policyPath
+        self.collateralDirectory = collateralDirectory
     }
 
     public static let sectionName = "enclave"
-    static let keys: Set<String> = ["platform", "sealing-policy", "provisioned-sealing-key"]
+    static let keys: Set<String> = ["platform", "sealing-policy", "provisioned-sealing-key", "policy", "collateral-dir"]
 
     /// Reads `[enclave]` from a whole configuration file's text, ignoring other sections.
     public static func parse(_ text: String) throws(ConfigurationError) -> EnclaveConfiguration {
@@ -30,6 +37,14 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         if let path = try section.string("provisioned-sealing-key") {
             guard !path.isEmpty else { throw .invalidValue(key: "enclave.provisioned-sealing-key", value: "\"\"", expected: "a file path") }
             provisionedSealingKeyPath = path
+        }
+        if let path = try section.string("policy") {
+            guard !path.isEmpty else { throw .invalidValue(key: "enclave.policy", value: "\"\"", expected: "a file path") }
+            policyPath = path
+        }
+        if let path = try section.string("collateral-dir") {
+            guard !path.isEmpty else { throw .invalidValue(key: "enclave.collateral-dir", value: "\"\"", expected: "a directory path") }
+            collateralDirectory = path
         }
     }
 
@@ -60,6 +75,13 @@ public struct EnclaveConfiguration: Sendable, Equatable {
         # after verifying its evidence. Required on TDX (no hardware sealing key); SEV-SNP without it uses the
         # key its secure processor derives (SNP_GET_DERIVED_KEY on /dev/sev-guest).
         \(provisionedSealingKeyPath.map { "provisioned-sealing-key = \"\($0)\"" } ?? "# provisioned-sealing-key = \"/run/darknode/sealing.key\"")
+
+        # The attestation policy peers must meet (JSON: release manifest, minimum TCB, debug, SNP floor...).
+        # Required on hardware: `darknode run` refuses to start without it.
+        \(policyPath.map { "policy = \"\($0)\"" } ?? "# policy = \"/etc/darknode/policy.json\"")
+
+        # Collateral cache for appraising peers (intel/*.json from Intel PCS/PCCS, amd/*.der from AMD KDS).
+        \(collateralDirectory.map { "collateral-dir = \"\($0)\"" } ?? "# collateral-dir = \"/var/lib/darknode/collateral\"")
 
         """
     }

@@ -2,19 +2,14 @@ import Enclave
 import Secp256k1
 import SecureChannel
 
-/// Lets EKEP assert whatever evidence this node's enclave platform produces (simulated now; the hardware platforms
-/// plug in the same way once their EKEP appraisers exist).
+/// Lets EKEP assert whatever evidence this node's enclave platform produces (simulated, SGX under Gramine, TDX or
+/// SEV-SNP through configfs-tsm), under that format's authority type.
 public struct PlatformEvidenceProducer: EvidenceProducer {
     let platform: any EnclavePlatform
 
     public init(platform: any EnclavePlatform) { self.platform = platform }
 
-    public var authorityType: String {
-        switch platform.kind {
-        case .simulated: return simulatedAuthorityType
-        default: return "Darknode \(platform.kind)"
-        }
-    }
+    public var authorityType: String { platform.kind.authorityType }
 
     public func produceEvidence(reportData: [UInt8]) throws(AssertionError) -> [UInt8] {
         do {
@@ -31,9 +26,16 @@ extension EKEPAuthenticator {
     public static func forPlatform(
         _ platform: any EnclavePlatform, identity: PrivateKey, policy: any PeerAttestationPolicy
     ) throws -> EKEPAuthenticator {
+        try forPlatform(platform, identity: identity, appraisal: .simulated(policy: policy))
+    }
+
+    /// An authenticator that asserts this node's platform evidence (bound to its identity key) and accepts peers
+    /// whose evidence one of `appraisal`'s appraisers verifies, bound to the handshake, and its policy accepts.
+    public static func forPlatform(
+        _ platform: any EnclavePlatform, identity: PrivateKey, appraisal: PeerAppraisal
+    ) throws -> EKEPAuthenticator {
         let generator = BoundEvidenceAssertionGenerator(producer: PlatformEvidenceProducer(platform: platform), identityKey: identity)
-        let verifier = SimulatedAssertionVerifier(appraiser: SimulatedEvidenceAppraiser(), policy: policy)
         return EKEPAuthenticator(
-            configuration: try HandshakeConfiguration(selfAssertions: [generator], acceptedPeerAssertions: [verifier]))
+            configuration: try HandshakeConfiguration(selfAssertions: [generator], acceptedPeerAssertions: appraisal.assertionVerifiers()))
     }
 }

@@ -1,3 +1,4 @@
+import Attestation
 import Secp256k1
 
 /// One kind of assertion this node can *produce* (Asylo's `EnclaveAssertionGenerator`).
@@ -85,9 +86,12 @@ public struct AppraisedEvidence: Sendable, Equatable {
     public let platformKey: PublicKey?
     /// The exact evidence bytes as received.
     public let rawEvidence: [UInt8]
+    /// What the Attestation verifier established (hardware appraisers; nil from the simulated appraiser), for
+    /// policies that judge TCB, debug and named measurements (`AttestationPeerPolicy`).
+    public let verified: VerifiedEvidence?
 
     public init(authorityType: String, measurement: [UInt8], reportData: [UInt8], isSimulated: Bool,
-                platformKey: PublicKey?, rawEvidence: [UInt8])
+                platformKey: PublicKey?, rawEvidence: [UInt8], verified: VerifiedEvidence? = nil)
     {
         self.authorityType = authorityType
         self.measurement = measurement
@@ -95,6 +99,7 @@ public struct AppraisedEvidence: Sendable, Equatable {
         self.isSimulated = isSimulated
         self.platformKey = platformKey
         self.rawEvidence = rawEvidence
+        self.verified = verified
     }
 }
 

@@ -23,9 +23,18 @@ public protocol EvidenceAppraiser: Sendable {
     func appraise(_ evidence: [UInt8]) throws(AssertionError) -> AppraisedEvidence
 }
 
-/// Whether a verified peer may connect. The lead plugs the Attestation module's `AttestationPolicy` in here.
+/// Whether a verified peer may connect (`AttestationPeerPolicy` is the Attestation module's `AttestationPolicy`).
 public protocol PeerAttestationPolicy: Sendable {
     func evaluate(evidence: AppraisedEvidence, identityKey: PublicKey) -> PeerPolicyDecision
+    /// As above, after the caller has checked that the evidence carries `expectedReportData` (the binding of the
+    /// identity key to this handshake or challenge), so a policy can check the binding itself too.
+    func evaluate(evidence: AppraisedEvidence, identityKey: PublicKey, expectedReportData: [UInt8]) -> PeerPolicyDecision
+}
+
+extension PeerAttestationPolicy {
+    public func evaluate(evidence: AppraisedEvidence, identityKey: PublicKey, expectedReportData: [UInt8]) -> PeerPolicyDecision {
+        evaluate(evidence: evidence, identityKey: identityKey)
+    }
 }
 
 /// A policy's answer; a rejection says why, starting with the policy's name.
@@ -154,10 +163,14 @@ public struct BoundEvidenceAssertionGenerator<Producer: EvidenceProducer>: Asser
 public struct BoundEvidenceAssertionVerifier<Appraiser: EvidenceAppraiser>: AssertionVerifier {
     public let appraiser: Appraiser
     public let policy: any PeerAttestationPolicy
+    public let expectation: any ReportDataExpectation
 
-    public init(appraiser: Appraiser, policy: any PeerAttestationPolicy) {
+    public init(appraiser: Appraiser, policy: any PeerAttestationPolicy,
+                expectation: any ReportDataExpectation = BoundReportData())
+    {
         self.appraiser = appraiser
         self.policy = policy
+        self.expectation = expectation
     }
 
     public var assertionDescription: Asylo_AssertionDescription {
@@ -190,12 +203,12 @@ public struct BoundEvidenceAssertionVerifier<Appraiser: EvidenceAppraiser>: Asse
         guard body.identityPublicKey.count == 33 else { throw .malformed("identity key must be compressed") }
         let evidence = try appraiser.appraise(Array(body.evidence))
         // Constant-time comparison is not needed: report data and the blob are public.
-        guard evidence.reportData == BoundEvidence.reportData(identityKey: identityKey, bindingBlob: bindingBlob)
-        else { throw .bindingMismatch }
+        let expected = expectation.handshake(identityKey: identityKey, bindingBlob: bindingBlob)
+        guard evidence.reportData == expected else { throw .bindingMismatch }
         guard let signature = try? ECDSASignature(compact: Array(body.identitySignature)),
             identityKey.isValidSignature(signature, for: BoundEvidence.identityDigest(bindingBlob: bindingBlob))
         else { throw .identitySignatureInvalid }
-        if case .rejected(let reason) = policy.evaluate(evidence: evidence, identityKey: identityKey) {
+        if case .rejected(let reason) = policy.evaluate(evidence: evidence, identityKey: identityKey, expectedReportData: expected) {
             throw .rejectedByPolicy(reason)
         }
         var description = Asylo_EnclaveIdentityDescription()

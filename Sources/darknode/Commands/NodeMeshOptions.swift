@@ -20,6 +20,12 @@ struct NodeMeshOptions: ParsableArguments {
     @Option(name: .long, help: "Override the configured platform: auto | sgx-gramine | configfs-tsm | simulated.")
     var platform: PlatformChoice?
 
+    @Option(name: .long, help: "The attestation policy peers must meet (policy.json; overrides `policy` in [enclave]). Required on hardware.")
+    var policy: String?
+
+    @Option(name: .customLong("collateral-dir"), help: "Collateral cache directory: intel/*.json (PCS/PCCS), amd/*.der (AMD KDS).")
+    var collateralDirectory: String?
+
     func validate() throws {
         for measurement in allowedMeasurements where Hex.decode(measurement)?.isEmpty != false {
             throw ValidationError("--allow-measurement must be non-empty hex: \(measurement)")
@@ -27,9 +33,28 @@ struct NodeMeshOptions: ParsableArguments {
     }
 
     /// Opens the data directory (sealed identity, platform) and builds the attested mesh configuration.
-    /// `configuredMeasurements` come from the configuration file; flags replace them.
+    /// `configuredMeasurements` come from the configuration file's `[mesh]`; flags replace them.
     func openNode(logger: Logger, configuredMeasurements: [[UInt8]] = []) throws -> (node: OpenedNode, configuration: MeshConfiguration) {
-        let node = try DataDirectory(path: dataDir).open(platformOverride: platform, logger: logger)
+        let directory = DataDirectory(path: dataDir)
+        let configured = try directory.readConfiguration()
+        let policyPath = policy ?? configured.policyPath
+        // Refused before any hardware device is touched: a node that names a hardware platform needs a policy.
+        let choice = platform ?? configured.platform
+        if choice != .simulated, choice != .auto, policyPath == nil { throw NodeTrust.Failure.policyRequired(platform: choice.rawValue) }
+        let node = try directory.open(platformOverride: platform, logger: logger)
+        // A hardware node judges peers only by its policy file (refusing to start without one); so does a
+        // simulated node given one.
+        if let appraisal = try NodeTrust.appraisal(
+            platform: node.platform.kind, policyPath: policyPath,
+            collateralDirectory: collateralDirectory ?? node.configuration.collateralDirectory)
+        {
+            guard allowedMeasurements.isEmpty, configuredMeasurements.isEmpty else {
+                throw ValidationError("--allow-measurement / allow-measurements do not apply with a policy file: its release manifest names the measurements")
+            }
+            let configuration = try MeshConfiguration.attested(
+                identity: node.identity.privateKey, platform: node.platform, appraisal: appraisal, admitted: [])
+            return (node, configuration)
+        }
         let chosen = allowedMeasurements.isEmpty ? configuredMeasurements : allowedMeasurements.compactMap { Hex.decode($0) }
         let measurements = chosen.isEmpty ? [node.platform.measurement] : chosen
         // A simulated node can only appraise simulated peers, and accepts them only because it is itself a
