@@ -40,6 +40,9 @@ import WireCodec
         limits.messageBurstPerPeer = 1_000_000
         limits.bytesPerSecondPerPeer = 1e12
         limits.outboundQueueBytesPerPeer = 256 << 10
+        // A victim whose reads are paused answers no liveness probe; on a loaded machine the flood can outlast the
+        // default 10 s timeout and the sender would (rightly) drop it as unresponsive, which is not what this tests.
+        limits.livenessTimeoutMilliseconds = 600_000
         let keys = [PrivateKey.generate(), PrivateKey.generate()]
         let admitted = Set(keys.map { PeerID($0.publicKey) })
         var victimConfig = MeshConfiguration(
