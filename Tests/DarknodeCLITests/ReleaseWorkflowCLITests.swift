@@ -29,7 +29,7 @@ struct ReleaseWorkflowCLITests {
         }
         #expect(Set(publicKeys).count == 3)
         #expect(publicKeys.allSatisfy { Hex.decode($0)?.count == 33 })
-        let mode = try FileManager.default.attributesOfItem(atPath: work.file("release-1.key"))[.posixPermissions] as? Int
+        let mode = (try FileManager.default.attributesOfItem(atPath: work.file("release-1.key"))[.posixPermissions] as? NSNumber)?.intValue
         #expect(mode == 0o600)
         let overwrite = try CLI.run(release, ["attest", "manifest", "keygen", "--out", work.file("release-1.key")])
         #expect(overwrite.status != 0)
