@@ -38,8 +38,10 @@ $(VENV)/.installed: requirements-test.txt
 build:
 	swift build
 
-release:
-	swift build -c release
+## The reproducible release build of `darknode` (docs/releases.md): prints its path and SHA-256. Slow; not part of
+## `make test`. scripts/check-reproducible builds it twice from two clones and compares.
+release: setup-system
+	scripts/release-build
 
 ## Benchmarks: see BENCHMARKS.md for each figure's command.
 bench: setup-system

@@ -114,7 +114,7 @@ struct AttestManifestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "manifest",
         abstract: "Sign and verify release manifests (accepted measurements per release, signed k-of-m by release keys).",
-        subcommands: [Sign.self, Verify.self])
+        subcommands: [Keygen.self, AddRelease.self, RetireRelease.self, Sign.self, Verify.self])
 
     struct Sign: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -52,7 +52,7 @@ struct VersionCommand: ParsableCommand {
         ]
         if json {
             let object = Dictionary(uniqueKeysWithValues: fields)
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
             for (key, value) in fields { print("\(key): \(value)") }
