@@ -19,12 +19,22 @@ import TestSupport
     }
 
     @Test(arguments: FuzzTargets.names)
-    func seedsAndSavedInputsReplay(_ name: String) throws {
+    func seedsAndSavedInputsReplay(_ name: String) async throws {
         let target = try FuzzTargets.make(name, fixtures: FuzzFixtures(root: TestData.root))
         #expect(!target.seeds.isEmpty, "target \(name) has no seeds")
-        for seed in target.seeds { try target.run(seed) }
-        for (file, bytes) in try Self.savedInputs(name) {
-            do { try target.run(bytes) } catch { Issue.record("Fuzz/regressions/\(name)/\(file): \(error)") }
+        let inputs = target.seeds.enumerated().map { ("seed \($0.offset)", $0.element) }
+            + (try Self.savedInputs(name)).map { ("Fuzz/regressions/\(name)/\($0.0)", $0.1) }
+        // On a thread of its own, as under libFuzzer: a target may block on async work (jsonrpc-body), which must not
+        // hold one of the few cooperative-pool threads the tests run on.
+        let findings = await Self.onOwnThread { inputs.compactMap { input -> String? in
+            do { try target.run(input.1); return nil } catch { return "\(input.0): \(error)" }
+        } }
+        for finding in findings { Issue.record("\(finding)") }
+    }
+
+    static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: body()) }.start()
         }
     }
 
@@ -44,9 +54,9 @@ import TestSupport
     func ekepSeedCompletesTheHandshake(_ role: EKEPHandshaker.Role) throws {
         let pair = try ChannelFuzzTargets.Pair()
         let (fromClient, fromServer) = pair.honestStreams()
-        var handshaker = role == .server ? pair.server() : pair.client()
-        if role == .client { _ = handshaker.start() }
-        let outcome = handshaker.receive(role == .server ? fromClient : fromServer).outcome
+        let stream = role == .server ? fromClient : fromServer
+        let (outcome, delivered) = ChannelFuzzTargets.deliverFramewise(stream, to: role == .server ? pair.server() : pair.client())
+        #expect(delivered == stream.count)
         guard case .completed(let result) = outcome else {
             Issue.record("honest \(role) stream did not complete: \(outcome)")
             return

@@ -55,35 +55,45 @@ enum ChannelFuzzTargets {
         }
     }
 
-    /// The input is all the peer sends, delivered in two pieces at a split the first byte chooses (frames straddling
-    /// reads). Completion is legitimate only if the honest stream is an intact prefix and the rest is handed back.
+    /// The input is all the peer sends. It is cut into frames by their size fields and delivered one frame per read,
+    /// as a peer that waits for each answer would (EKEP refuses bytes pipelined past a flight that needs an answer);
+    /// a trailing partial frame is delivered as it is. Completion is legitimate only if the honest stream is an intact
+    /// prefix, and the bytes after it are neither lost nor changed.
     static func ekep(role: EKEPHandshaker.Role) throws -> FuzzTarget {
         let pair = try Pair()
         let (fromClient, fromServer) = pair.honestStreams()
         let honest = role == .server ? fromClient : fromServer
         let name = role == .server ? "ekep-server" : "ekep-client"
-        return FuzzTarget(name: name, seeds: [[0] + honest, [UInt8(honest.count % 251)] + honest]) { input throws(FuzzFinding) in
-            guard let splitByte = input.first else { return }
-            let stream = Array(input.dropFirst())
-            var handshaker = role == .server ? pair.server() : pair.client()
-            if role == .client { _ = handshaker.start() }
-            let split = stream.isEmpty ? 0 : Int(splitByte) * stream.count / 255
-            var outcome = handshaker.receive(stream[..<split]).outcome
-            var undelivered: [UInt8] = []
-            if case .inProgress = outcome {
-                outcome = handshaker.receive(stream[split...]).outcome
-            } else {
-                undelivered = Array(stream[split...])
-            }
+        return FuzzTarget(name: name, seeds: [honest, honest + [0x01, 0x02, 0x03]]) { stream throws(FuzzFinding) in
+            let (outcome, offset) = deliverFramewise(stream, to: role == .server ? pair.server() : pair.client())
             if case .completed(let result) = outcome {
                 guard stream.starts(with: honest) else {
                     throw FuzzFinding(target: name, detail: "handshake completed on a stream that is not the honest one")
                 }
-                guard result.unusedBytes + undelivered == Array(stream.dropFirst(honest.count)) else {
+                guard result.unusedBytes + stream[offset...] == Array(stream.dropFirst(honest.count)) else {
                     throw FuzzFinding(target: name, detail: "bytes after the handshake were lost or changed")
                 }
             }
         }
+    }
+
+    /// Feeds `stream` to a fresh handshaker (a client is started first) one frame per read, until it stops being in
+    /// progress; returns the outcome and how many bytes were delivered.
+    static func deliverFramewise(_ stream: [UInt8], to fresh: EKEPHandshaker) -> (HandshakeStep.Outcome, Int) {
+        var handshaker = fresh
+        if handshaker.role == .client { _ = handshaker.start() }
+        var offset = 0
+        var outcome = HandshakeStep.Outcome.inProgress
+        while offset < stream.count, case .inProgress = outcome {
+            var end = stream.count
+            if stream.count - offset >= 4 {
+                let size = stream[offset..<(offset + 4)].reversed().reduce(0) { $0 << 8 | Int($1) }
+                end = min(stream.count, offset + 4 + size)
+            }
+            outcome = handshaker.receive(stream[offset..<end]).outcome
+            offset = end
+        }
+        return (outcome, offset)
     }
 
     /// A receiver's record stream: whatever it opens must be a prefix of what the sender sealed.

@@ -4,9 +4,10 @@ import Foundation
 ///
 /// The same definitions serve two hosts: the libFuzzer binary built by `scripts/fuzz/build` (Fuzz/Entry.swift), which
 /// traps on a finding so libFuzzer saves the input, and `FuzzRegressionTests`, which replays the seeds and every
-/// saved input under Swift Testing. `run` must return normally for every input; a typed parse error is an ordinary
+/// saved input under Swift Testing. A target is used by one thread at a time (hence `@unchecked Sendable`: it may be
+/// handed to the thread that runs it). `run` must return normally for every input; a typed parse error is an ordinary
 /// rejection and is swallowed inside the target. It throws only a `FuzzFinding`: an invariant the input broke.
-struct FuzzTarget {
+struct FuzzTarget: @unchecked Sendable {
     let name: String
     /// Real samples (from Tests/Fixtures) or honest encodings the target starts from.
     let seeds: [[UInt8]]
