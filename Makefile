@@ -47,5 +47,12 @@ release: setup-system
 bench: setup-system
 	swift run -c release bench all
 
+## Coverage-guided fuzzing (libFuzzer with AddressSanitizer): builds .build/fuzz/darknode-fuzz, then runs every target
+## for FUZZ_SECONDS each (corpora kept in .build/fuzz/work). Exits non-zero on a crash or finding. See docs/fuzzing.md.
+FUZZ_SECONDS ?= 60
+fuzz: setup-system
+	scripts/fuzz/build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz/run
+
 clean:
 	rm -rf .build $(VENV)

@@ -110,6 +110,11 @@ let package = Package(
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
         .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix]),
+        // Coverage-guided fuzz targets (Targets/, also compiled into the libFuzzer binary by scripts/fuzz/build) and the
+        // replay of their seeds and saved crash inputs (Fuzz/regressions).
+        .testTarget(
+            name: "FuzzTargetTests",
+            dependencies: ["Attestation", "SecureChannel", "Network", "Consensus", "MPC", "Bitcoin", "Shard", "API", "Secp256k1", "WireCodec", "TestSupport", crypto, protobuf]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]

@@ -11,6 +11,7 @@ let groups: [(String, (inout Harness) -> Void)] = [
     ("consensus", benchConsensus),
     ("ekep", benchEKEP),
     ("derfuzz", benchDERFuzz),
+    ("ct", benchConstantTime),
     ("node", benchNode),
 ]
 

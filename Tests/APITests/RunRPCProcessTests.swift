@@ -40,14 +40,10 @@ struct RunRPCProcessTests {
         localnet.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: localnetOut))
         localnet.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try localnet.run()
-        defer {
-            if localnet.isRunning { localnet.terminate() }
-            localnet.waitUntilExit()
-        }
+        defer { Self.stop(localnet) }
         // Complete once it parses (it is written before the node starts).
         try await waitFor(work + "/genesis.json", process: localnet) { (try? JSONParser.parse(Array($0.utf8))) != nil }
-        localnet.terminate()
-        localnet.waitUntilExit()
+        Self.stop(localnet)
 
         let outPath = work + "/run.out"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -58,10 +54,7 @@ struct RunRPCProcessTests {
         node.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         node.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try node.run()
-        defer {
-            if node.isRunning { node.terminate() }
-            node.waitUntilExit()
-        }
+        defer { Self.stop(node) }
 
         let address = try await rpcAddress(in: outPath, node: node)
         let url = URL(string: "http://\(address)/")!
@@ -86,10 +79,22 @@ struct RunRPCProcessTests {
         let after = try await post(url, #"{"jsonrpc":"2.0","id":4,"method":"darknode_status"}"#)
         #expect(after["result"]?["mempoolTransactions"] == waiting, "refused submissions left the mempool as it was")
 
-        node.terminate()
-        node.waitUntilExit()
+        #expect(Self.stop(node), "the node did not stop on SIGTERM within 30 s")
         let lines = try String(contentsOfFile: outPath, encoding: .utf8)
         #expect(lines.contains(#""event":"stopping""#))
+    }
+
+    /// SIGTERM, then SIGKILL if the process has not exited within `seconds`; returns whether SIGTERM sufficed.
+    @discardableResult
+    static func stop(_ process: Process, seconds: Double = 30) -> Bool {
+        guard process.isRunning else { return true }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let stopped = !process.isRunning
+        if !stopped { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return stopped
     }
 
     /// Waits until the file at `path` satisfies `done` (bounded, so a broken build fails instead of hanging).

@@ -148,7 +148,7 @@ struct AttestCLITests {
         let standardError: String
     }
 
-    static func run(_ executable: URL, _ arguments: [String]) throws -> Output {
+    static func run(_ executable: URL, _ arguments: [String], timeoutSeconds: Double = 180) throws -> Output {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw CLIFailure("executable not found at \(executable.path): build it with `swift build --product darknode`")
         }
@@ -168,6 +168,14 @@ struct AttestCLITests {
         process.standardOutput = try FileHandle(forWritingTo: outputURL)
         process.standardError = try FileHandle(forWritingTo: errorURL)
         try process.run()
+        // Bounded: a hung child is killed and fails its test instead of stalling the suite.
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw CLIFailure("`darknode \(arguments.joined(separator: " "))` did not exit within \(Int(timeoutSeconds)) s; killed")
+        }
         process.waitUntilExit()
         return Output(
             status: process.terminationStatus, standardOutput: String(decoding: try Data(contentsOf: outputURL), as: UTF8.self),

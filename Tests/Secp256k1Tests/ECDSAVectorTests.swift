@@ -1,3 +1,4 @@
+import CSecp256k1
 import Foundation
 import Secp256k1
 import TestSupport
@@ -61,14 +62,33 @@ import Testing
         }
     }
 
+    /// Every invalid signing input is refused with its typed error: the fixtures' out-of-range keys when the key is
+    /// made (the only way to sign), and, signing with a valid key, digests and extra entropy of the wrong length.
+    /// libsecp256k1 itself also refuses to sign with each of the fixtures' keys.
     @Test func invalidSignInputsAreTypedErrors() throws {
-        for v in try Self.fixtures.invalid.sign {
+        let invalid = try Self.fixtures.invalid.sign
+        #expect(invalid.count == 4)
+        let context = try #require(secp256k1_context_create(UInt32(SECP256K1_CONTEXT_NONE)))
+        defer { secp256k1_context_destroy(context) }
+        for v in invalid {
             let keyBytes = hex(v.d)
-            let digestBytes = hex(v.m)
-            let keyOK = (try? PrivateKey(bytes: keyBytes)) != nil
-            let digestOK = digestBytes.count == 32
-            #expect(!(keyOK && digestOK), "\(v.description)")
+            let digest = hex(v.m)
+            #expect(throws: ECDSAError.invalidPrivateKey, "\(v.description)") { try PrivateKey(bytes: keyBytes) }
+            var signature = secp256k1_ecdsa_signature()
+            let signed = secp256k1_ecdsa_sign(context, &signature, digest, keyBytes, secp256k1_nonce_function_rfc6979, nil)
+            #expect(signed == 0, "libsecp256k1 signed with \(v.description)")
         }
+        let key = try PrivateKey(bytes: hex(try Self.fixtures.valid[0].d))
+        for length in [0, 31, 33, 64] {
+            #expect(throws: ECDSAError.invalidDigestLength(length)) { try key.signature(for: [UInt8](repeating: 1, count: length)) }
+        }
+        for length in [0, 31, 33] {
+            #expect(throws: ECDSAError.invalidExtraEntropy) {
+                try key.signature(for: [UInt8](repeating: 1, count: 32), extraEntropy: [UInt8](repeating: 2, count: length))
+            }
+        }
+        // The valid counterpart signs, so the refusals above are about the inputs.
+        #expect(throws: Never.self) { try key.signature(for: [UInt8](repeating: 1, count: 32), extraEntropy: [UInt8](repeating: 2, count: 32)) }
     }
 
     @Test func invalidVerifyInputsAreRejected() throws {
