@@ -46,40 +46,41 @@ struct LocalnetSignalTests {
         return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
     }
 
-    func waitFor(_ what: String, seconds: Double = 180, _ condition: () -> Bool) -> Bool {
+    /// Polls without blocking a thread of the shared cooperative pool (other suites' async work runs there).
+    func waitFor(_ what: String, seconds: Double = 180, _ condition: () -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition() { return true }
-            Thread.sleep(forTimeInterval: 0.1)
+            try? await Task.sleep(for: .milliseconds(100))
         }
         if condition() { return true }
         Issue.record("gave up after \(Int(seconds)) s waiting for: \(what)")
         return false
     }
 
-    @Test func ctrlCStopsEveryMemberAndSigkillLeavesNoOrphans() throws {
+    @Test func ctrlCStopsEveryMemberAndSigkillLeavesNoOrphans() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("localnet-signal-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let basePort = Int.random(in: 20_000...40_000)
 
         // 1. Ctrl-C: the localnet stops its members and exits 0.
         let first = try Localnet(dir: dir, basePort: basePort)
-        try #require(waitFor("four members running consensus") { first.members.count == 4 && first.startedMembers == 4 }, "\(first.output)")
+        try #require(await waitFor("four members running consensus") { first.members.count == 4 && first.startedMembers == 4 }, "\(first.output)")
         let members = first.members
         kill(first.process.processIdentifier, SIGINT)
-        first.process.waitUntilExit()
+        #expect(await waitFor("the localnet to exit after Ctrl-C", seconds: 60) { !first.process.isRunning })
         #expect(first.process.terminationStatus == 0, "\(first.output)")
         #expect(first.output.contains("stopping (signal SIGINT)"))
         #expect(members.allSatisfy(Self.exited), "members still running after Ctrl-C: \(members.filter { !Self.exited($0) })")
 
         // 2. SIGKILL: the same shard again; the localnet dies without a word and its members stop by themselves.
         let second = try Localnet(dir: dir, basePort: basePort)
-        try #require(waitFor("four members running again") { second.members.count == 4 && second.startedMembers == 4 }, "\(second.output)")
+        try #require(await waitFor("four members running again") { second.members.count == 4 && second.startedMembers == 4 }, "\(second.output)")
         let orphans = second.members
         #expect(Set(orphans).isDisjoint(with: members))
         kill(second.process.processIdentifier, SIGKILL)
-        second.process.waitUntilExit()
-        #expect(waitFor("every member of the killed localnet stopped", seconds: 60) { orphans.allSatisfy(Self.exited) })
+        #expect(await waitFor("the killed localnet to be gone", seconds: 30) { !second.process.isRunning })
+        #expect(await waitFor("every member of the killed localnet stopped", seconds: 60) { orphans.allSatisfy(Self.exited) })
         for pid in orphans where !Self.exited(pid) { kill(pid, SIGKILL) }
     }
 }

@@ -48,13 +48,13 @@ struct LocalnetCommand: AsyncParsableCommand {
             guard genesis.members.count == nodes else {
                 throw ValidationError("\(genesisPath) has \(genesis.members.count) members, not --nodes \(nodes)")
             }
-            print("localnet: restarting the shard in \(root)")
+            say("localnet: restarting the shard in \(root)")
         } else {
             genesis = try createShard(root: root)
             try genesis.json.write(to: URL(fileURLWithPath: genesisPath))
-            print("localnet: created \(nodes) nodes and the genesis in \(root)")
+            say("localnet: created \(nodes) nodes and the genesis in \(root)")
         }
-        print("localnet: committee of \(nodes), threshold t = \(genesis.shard.threshold), genesis \(Hex.encode(genesis.shard.hash.prefix(8)))…")
+        say("localnet: committee of \(nodes), threshold t = \(genesis.shard.threshold), genesis \(Hex.encode(genesis.shard.hash.prefix(8)))…")
 
         // Each member's settings live in its darknode.toml, as an operator's would; `darknode run` reads them there.
         for i in 0..<nodes { try writeSettings(i, root: root, genesisPath: genesisPath) }
@@ -83,7 +83,7 @@ struct LocalnetCommand: AsyncParsableCommand {
                     try await LocalnetDemo(rpc: clients, genesis: shard, shardKey: key, deposits: count).run()
                     sink.yield("demo complete")
                 } catch {
-                    print("demo failed: \(error)")
+                    say("demo failed: \(error)")
                     sink.yield("demo failed")
                 }
             }
@@ -91,7 +91,7 @@ struct LocalnetCommand: AsyncParsableCommand {
         var iterator = outcomes.makeAsyncIterator()
         let outcome = await iterator.next() ?? "done"
         let summary = await progress.summary
-        print("localnet: \(outcome == "progress" ? "target reached" : "stopping (\(outcome))"); \(summary)")
+        say("localnet: \(outcome == "progress" ? "target reached" : "stopping (\(outcome))"); \(summary)")
         if let fatal = await progress.fatal.first { throw ValidationError("a node halted: \(fatal)") }
         if outcome == "demo failed" { throw ExitCode(1) }
     }
@@ -137,7 +137,7 @@ struct LocalnetCommand: AsyncParsableCommand {
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
-        print("localnet: node \(i) is process \(process.processIdentifier) (events: \(root)/node-\(i)/events.jsonl)")
+        say("localnet: node \(i) is process \(process.processIdentifier) (events: \(root)/node-\(i)/events.jsonl)")
         return LocalnetChild(process: process, output: output)
     }
 
@@ -213,20 +213,20 @@ actor LocalnetProgress {
         guard let event = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return }
         switch event["event"] as? String {
         case "listening":
-            print("node \(node): listening on \(event["listen"] ?? "?") as \(String(describing: event["identity"] ?? "?").prefix(16))… (\(event["platform"] ?? "?"))")
+            say("node \(node): listening on \(event["listen"] ?? "?") as \(String(describing: event["identity"] ?? "?").prefix(16))… (\(event["platform"] ?? "?"))")
         case "rpc-listening":
-            print("node \(node): JSON-RPC on http://\(event["address"] ?? "?")/")
+            say("node \(node): JSON-RPC on http://\(event["address"] ?? "?")/")
         case "connected":
             connected[node] += 1
-            if connected[node] == heights.count - 1 { print("node \(node): attested and connected to all \(connected[node]) peers") }
+            if connected[node] == heights.count - 1 { say("node \(node): attested and connected to all \(connected[node]) peers") }
         case "disconnected":
             connected[node] = max(0, connected[node] - 1)
         case "consensus-started":
-            print("node \(node): consensus started at height \(event["height"] ?? "?") (restored \(event["restoredWALEntries"] ?? 0) WAL entries)")
+            say("node \(node): consensus started at height \(event["height"] ?? "?") (restored \(event["restoredWALEntries"] ?? 0) WAL entries)")
         case "decided":
             if let h = (event["height"] as? NSNumber)?.uint64Value { heights[node] = max(heights[node], h) }
             let shard = event["shard"] as? [String] ?? []
-            for line in shard where node == 0 && !line.hasPrefix("mpc ") { print("shard: \(line)") }
+            for line in shard where node == 0 && !line.hasPrefix("mpc ") { say("shard: \(line)") }
             for line in shard where node == 0 && line.hasPrefix("presignatures +") { presignatures += Int(line.dropFirst("presignatures +".count)) ?? 0 }
             for line in shard where line.hasPrefix("shard-key ") && shardKey == nil {
                 if let bytes = Hex.decode(String(line.dropFirst("shard-key ".count))), let key = try? PublicKey(encoded: bytes) {
@@ -237,14 +237,14 @@ actor LocalnetProgress {
             let minimum = heights.min() ?? 0
             if minimum >= lastPrinted + 10 || (minimum > lastPrinted && minimum <= 3) {
                 lastPrinted = minimum
-                print("localnet: every node has decided height \(minimum)")
+                say("localnet: every node has decided height \(minimum)")
             }
         case "mpc" where node == 0:
-            print("mpc: \(event["detail"] ?? "?")")
+            say("mpc: \(event["detail"] ?? "?")")
         case "fatal":
             let reason = "node \(node): \(event["reason"] ?? "?")"
             fatal.append(reason)
-            print("FATAL \(reason)")
+            say("FATAL \(reason)")
         default:
             break
         }
@@ -256,10 +256,10 @@ actor LocalnetProgress {
 
     /// The shard key, the EVM address mint authorisations recover to, and the shard's custody address.
     private func announce(_ key: PublicKey) {
-        print("localnet: shard key        \(Hex.encode(key.compressed))")
-        print("localnet: EVM address      \(key.evmAddressString)  (MintGateway's mint authority)")
+        say("localnet: shard key        \(Hex.encode(key.compressed))")
+        say("localnet: EVM address      \(key.evmAddressString)  (MintGateway's mint authority)")
         if let custody = try? GatewayScript(gHash: nil, shardKey: key, recovery: genesis.recovery) {
-            print("localnet: custody address  \(custody.address(network: genesis.bitcoinNetwork))  (P2WSH; recovery \(genesis.recovery.threshold)-of-\(genesis.recovery.keys.count) after \(genesis.recovery.delayBlocks) blocks)")
+            say("localnet: custody address  \(custody.address(network: genesis.bitcoinNetwork))  (P2WSH; recovery \(genesis.recovery.threshold)-of-\(genesis.recovery.keys.count) after \(genesis.recovery.delayBlocks) blocks)")
         }
     }
 
@@ -267,4 +267,11 @@ actor LocalnetProgress {
         if condition(snapshot) { return true }
         return await withCheckedContinuation { waiters.append((condition, $0)) }
     }
+}
+
+/// Prints a progress line and flushes it, so it goes out as it happens even into a pipe or file (a supervisor, a
+/// test or `tee` reads it live; standard output is block-buffered when it is not a terminal).
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
 }

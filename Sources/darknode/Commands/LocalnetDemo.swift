@@ -55,11 +55,11 @@ struct LocalnetDemo {
             transactions.append(Transaction(inputs: [TxInput(previousOutput: OutPoint(txid: Array(SHA256.hash(data: nonce)), index: 0), witness: [[1]])],
                                             outputs: [TxOutput(value: 1_000_000 + UInt64(i), scriptPubKey: gateway.scriptPubKey)]))
         }
-        print("demo: gateway address of deposit 0: \(intents[0].gateway.address(network: genesis.bitcoinNetwork))")
+        say("demo: gateway address of deposit 0: \(intents[0].gateway.address(network: genesis.bitcoinNetwork))")
         let block = miner.mine(transactions)
         var headers = [block.header]
         for _ in 1..<genesis.confirmationsRequired { headers.append(miner.mine().header) }
-        print("demo: mined regtest block \(block.header.displayHash) with \(deposits) deposit(s), \(headers.count) block(s) in all")
+        say("demo: mined regtest block \(block.header.displayHash) with \(deposits) deposit(s), \(headers.count) block(s) in all")
         _ = try await rpc[0].call("darknode_submitHeaders", ["headers": headers.map { Hex.encode($0.serialized) }])
         // Every member must hold the headers before it judges a mint against them.
         try await waitFor("headers relayed") {
@@ -76,7 +76,7 @@ struct LocalnetDemo {
             nHashes.append(try mint.nHash())
             _ = try await rpc[i % rpc.count].call("darknode_submitShardTx", ["tx": Hex.encode(ShardTransaction.mint(mint).encoded)])
         }
-        print("demo: submitted \(deposits) mint request(s) over JSON-RPC")
+        say("demo: submitted \(deposits) mint request(s) over JSON-RPC")
         for (i, nHash) in nHashes.enumerated() {
             var authorisation: [UInt8] = []
             try await waitFor("mint \(i) signed") {
@@ -87,7 +87,7 @@ struct LocalnetDemo {
             let digest = try RenVMHashes.mintDigest(pHash: intents[i].pHash, amount: 1_000_000 + UInt64(i), sHash: sHash, to: intents[i].to, nHash: nHash)
             let signer = try RecoverableSignature(evm: authorisation).recoverPublicKey(digest: digest)
             guard signer.evmAddress == shardKey.evmAddress else { throw JSONRPCClient.Failure(description: "mint \(i) authorisation recovers to another address") }
-            print("demo: mint \(i) nHash \(Hex.encode(nHash.prefix(8)))… authorisation \(Hex.encode(authorisation)) — recovers to \(signer.evmAddressString) ✓")
+            say("demo: mint \(i) nHash \(Hex.encode(nHash.prefix(8)))… authorisation \(Hex.encode(authorisation)) — recovers to \(signer.evmAddressString) ✓")
         }
 
         let coins = transactions.map { OutPoint(txid: $0.txid, index: 0) }.sorted { $0.txid == $1.txid ? $0.index < $1.index : $0.txid.lexicographicallyPrecedes($1.txid) }
@@ -99,8 +99,8 @@ struct LocalnetDemo {
             return !signed.isEmpty
         }
         let sweep = try Transaction(parsing: Hex.decode(signed) ?? [])
-        print("demo: sweep \(sweep.displayTxid) spends \(sweep.inputs.count) custody coin(s) into \(sweep.outputs[0].value) sat at the custody address, every input signed by the committee:")
-        print(signed)
+        say("demo: sweep \(sweep.displayTxid) spends \(sweep.inputs.count) custody coin(s) into \(sweep.outputs[0].value) sat at the custody address, every input signed by the committee:")
+        say(signed)
     }
 
     func waitFor(_ what: String, seconds: Double = 120, _ condition: () async throws -> Bool) async throws {

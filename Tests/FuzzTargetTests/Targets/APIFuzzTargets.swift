@@ -34,7 +34,10 @@ enum APIFuzzTargets {
             box.value = await handler.handle(body)
             done.signal()
         }
-        guard done.wait(timeout: .now() + 10) == .success else { return (false, nil) }
+        // Not a hang detector (libFuzzer's -timeout=10 is): a bound so a lost answer cannot stall the replay test
+        // forever. Long, because in the full test suite the cooperative pool the handler runs on can be saturated
+        // by other suites for a while (10 s was too short there).
+        guard done.wait(timeout: .now() + 600) == .success else { return (false, nil) }
         return (true, box.value)
     }
 
@@ -93,7 +96,7 @@ enum APIFuzzTargets {
                 }
             }
             let (finished, answer) = blocking(handler, body)
-            guard finished else { throw FuzzFinding(target: "jsonrpc-body", detail: "the handler did not answer within 10 s") }
+            guard finished else { throw FuzzFinding(target: "jsonrpc-body", detail: "the handler did not answer within 600 s") }
             guard let answer else { return }
             guard let parsed = try? JSONParser.parse(answer) else {
                 throw FuzzFinding(target: "jsonrpc-body", detail: "the handler answered with bytes that are not JSON")
