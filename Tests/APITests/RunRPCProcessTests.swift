@@ -44,6 +44,13 @@ struct RunRPCProcessTests {
         // Complete once it parses (it is written before the node starts).
         try await waitFor(work + "/genesis.json", process: localnet) { (try? JSONParser.parse(Array($0.utf8))) != nil }
         Self.stop(localnet)
+        // Members localnet had already started (it prints each one's pid) stop with it; none may still hold node-0's
+        // store when this test opens it.
+        let members = ((try? String(contentsOfFile: localnetOut, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            line.range(of: " is process ").flatMap { pid_t(line[$0.upperBound...].prefix { $0.isNumber }) }
+        }
+        let membersGone = Date().addingTimeInterval(30)
+        while members.contains(where: { kill($0, 0) == 0 }), Date() < membersGone { try await Task.sleep(for: .milliseconds(50)) }
 
         let outPath = work + "/run.out"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)

@@ -8,10 +8,10 @@ import Secp256k1
 extension KeyShare {
     public var sealedEncoding: [UInt8] {
         var out: [UInt8] = [1]
-        out += bigEndian(publicData.epoch, 8)
-        out += bigEndian(UInt64(publicData.threshold), 4)
-        out += bigEndian(UInt64(index), 4)
-        out += bigEndian(UInt64(publicData.publicShares.count), 4)
+        out += SealedBytes.u64(publicData.epoch)
+        out += SealedBytes.u32(publicData.threshold)
+        out += SealedBytes.u32(index)
+        out += SealedBytes.u32(publicData.publicShares.count)
         for p in publicData.publicShares { out += p.compressed }
         out += publicData.publicKey.compressed
         out += secret.bytes
@@ -39,4 +39,3 @@ extension KeyShare {
     }
 }
 
-private func bigEndian(_ v: UInt64, _ width: Int) -> [UInt8] { (0..<width).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64(width - 1 - $0))) } }

@@ -86,7 +86,7 @@ extension Presignature {
     }
 }
 
-/// Fixed-width integers and points for the sealed records.
+/// Fixed-width integers and points for the sealed records (key shares and presignatures).
 enum SealedBytes {
     static func u16(_ v: Int) -> [UInt8] { [UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v)] }
     static func u32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (24 - 8 * $0)) } }

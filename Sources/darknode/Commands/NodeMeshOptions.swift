@@ -3,6 +3,7 @@ import Enclave
 import Foundation
 import Logging
 import Network
+import Node
 import Secp256k1
 import SecureChannel
 
@@ -77,14 +78,10 @@ struct HostPort: ExpressibleByArgument, CustomStringConvertible, Sendable {
         self.port = port
     }
 
+    /// The same `HOST:PORT` syntax as the configuration file's addresses (`NodeSettings.Address`).
     init?(argument: String) {
-        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
-            (0...65_535).contains(port)
-        else { return nil }
-        var host = String(argument[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard !host.isEmpty else { return nil }
-        self.init(host: host, port: port)
+        guard let address = NodeSettings.Address(argument) else { return nil }
+        self.init(host: address.host, port: address.port)
     }
 
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
