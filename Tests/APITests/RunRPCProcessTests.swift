@@ -132,6 +132,8 @@ struct RunRPCProcessTests {
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        // Generous, bounded: the node runs beside the whole parallel suite on a 2-core machine.
+        request.timeoutInterval = 300
         let (data, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         return try JSONParser.parse(Array(data))

@@ -1,11 +1,12 @@
 import BigInt
 import Secp256k1
 import Testing
+import TestSupport
 
 /// Scalar arithmetic against attaswift/BigInt (an independent arbitrary-precision implementation), on
 /// 100,000 edge-biased random cases per operation (2,000 for `power`, whose BigInt reference is slow), plus the edges
 /// of the range.
-@Suite struct ScalarReferenceTests {
+@Suite(.dedicatedThread) struct ScalarReferenceTests {
     static let order = BigUInt("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", radix: 16)!
     static let cases = 100_000
 
