@@ -61,11 +61,16 @@ let package = Package(
         .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
         .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
-        .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto], swiftSettings: optimizedEvenInDebug),
         // The RenVM application of consensus: blocks, transactions, replicated state and the signing gate.
         .target(name: "Shard", dependencies: ["Secp256k1", "Bitcoin", "Consensus", crypto], swiftSettings: optimizedEvenInDebug),
-        // Deterministic simulation support shared by the Consensus and MPC tests (pure, seeded, virtual time).
-        .target(name: "SimulationSupport", dependencies: ["Secp256k1", "Consensus"], swiftSettings: optimizedEvenInDebug),
+        // Deterministic simulation kit (pure, no protocol): seeded RNG, integer ratios, virtual time and the seeded
+        // virtual-time network. Used by the simulators and by tests that need reproducible randomness.
+        .target(name: "SimulationKit", swiftSettings: optimizedEvenInDebug),
+        // The consensus simulator (VOPR-style swarm over the kit's network): tests, `darknode simulate-consensus`, bench.
+        .target(name: "ConsensusSimulator", dependencies: ["Consensus", "Secp256k1", "SimulationKit"], swiftSettings: optimizedEvenInDebug),
+        // Whole-committee MPC runs in one process (LocalNetwork, MPCSimulation): tests, `darknode mpc simulate`, bench.
+        .target(name: "MPCSimulator", dependencies: ["MPC", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
 
         // Layer 2: adapters with I/O.
         .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging, toml]),
@@ -80,13 +85,13 @@ let package = Package(
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
             name: "darknode",
-            dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", "API", argumentParser, logging, crypto,
+            dependencies: ["Secp256k1", "Attestation", "SecureChannel", "MPC", "MPCSimulator", "ConsensusSimulator", "SimulationKit", "Bitcoin", "Enclave", "Network", "Shard", "Node", "API", argumentParser, logging, crypto, nioPosix,
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             plugins: ["BuildInfoPlugin"]
         ),
         .executableTarget(
             name: "bench",
-            dependencies: ["Secp256k1", "CSecp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", crypto, nioCore, nioPosix, nioSSL, grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["Secp256k1", "CSecp256k1", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "ConsensusSimulator", "MPC", "MPCSimulator", "SimulationKit", "Bitcoin", "Enclave", "Network", "Shard", "Node", crypto, nioCore, nioPosix, nioSSL, .product(name: "NIOTLS", package: "swift-nio"), grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
 
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
@@ -99,15 +104,15 @@ let package = Package(
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", "TestSupport", protobuf]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "SecureChannel", "Enclave", "Attestation", "TestSupport", logging, "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(
-            name: "MPCTests", dependencies: ["MPC", "Secp256k1", "SimulationSupport", "TestSupport"],
+            name: "MPCTests", dependencies: ["MPC", "MPCSimulator", "Secp256k1", "WireCodec", "SimulationKit", "TestSupport", crypto],
             swiftSettings: optimizedEvenInDebug),
-        .testTarget(name: "BitcoinTests", dependencies: ["Bitcoin", "Secp256k1", "TestSupport", "SimulationSupport"]),
+        .testTarget(name: "BitcoinTests", dependencies: ["Bitcoin", "Secp256k1", "TestSupport", "SimulationKit"]),
         .testTarget(name: "EnclaveTests", dependencies: ["Enclave", "Attestation", "Secp256k1", "TestSupport", crypto, grdb, logging]),
         // Runs the built `darknode` executable as a subprocess (end-to-end `init` / `attest show` / `attest verify`).
         .testTarget(name: "DarknodeCLITests", dependencies: ["Attestation", "Secp256k1", "Bitcoin", "Shard", "TestSupport", crypto]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1, x509]),
-        .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", "TestSupport", crypto, protobuf]),
-        .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationKit", crypto, asn1, x509]),
+        .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationKit", "TestSupport", crypto, protobuf]),
+        .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Secp256k1", "SimulationKit", crypto, nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
         .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix]),
@@ -115,8 +120,8 @@ let package = Package(
         // replay of their seeds and saved crash inputs (Fuzz/regressions).
         .testTarget(
             name: "FuzzTargetTests",
-            dependencies: ["Attestation", "SecureChannel", "Network", "Consensus", "MPC", "Bitcoin", "Shard", "API", "Secp256k1", "WireCodec", "TestSupport", crypto, protobuf]),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1", "TestSupport"], swiftSettings: optimizedEvenInDebug),
+            dependencies: ["Attestation", "SecureChannel", "Network", "Consensus", "MPC", "MPCSimulator", "Bitcoin", "Shard", "API", "Secp256k1", "WireCodec", "TestSupport", crypto, protobuf]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "ConsensusSimulator", "SimulationKit", "Secp256k1", "TestSupport"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]
 )

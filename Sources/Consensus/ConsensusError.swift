@@ -29,6 +29,9 @@ public enum ConsensusError: Error, Hashable, Sendable {
     case inconsistentCertificate
     /// Evidence does not show misbehaviour: the messages are equal, from different signers, or for different slots.
     case notMisbehaviour
+    /// A byte-level WAL holds a record at this offset that is complete but does not check (checksum, encoding or
+    /// length): damage, which recovery refuses rather than guesses at (a torn last record is not an error).
+    case corruptWAL(offset: Int)
     /// A validator set is empty, too large, or lists a key twice.
     case invalidValidatorSet
 }

@@ -37,6 +37,10 @@ public enum Limits {
     /// once the packet passed its signature check and the process stored it). On overflow the memory is cleared,
     /// which only costs re-verification, never safety (the process suppresses duplicates per sender too).
     public static let seenPacketsMax = 65_536
+    /// Largest WAL entry in a byte-level log (`WALRecords`): a signed proposal with the largest value (tag and length
+    /// add 5 bytes), or a polka of one prevote per validator (15 bytes of header, 4 + 144 per prevote). A record
+    /// that claims more is damage, not a torn append.
+    public static let walRecordBytesMax = signedMessageBytesMax + 64
     /// Commit certificates kept to let lagging peers catch up.
     public static let certificateHistoryMax = 64
 }

@@ -1,6 +1,7 @@
 import Consensus
 import Secp256k1
-import SimulationSupport
+import ConsensusSimulator
+import SimulationKit
 
 /// Decisions per second and messages per decision of the whole consensus stack (encode, sign, verify with a shared
 /// cache, replica, process) in the simulator on a calm network, for n = 4, 7, 13, 31: pure CPU, virtual time. Beside

@@ -1,7 +1,8 @@
 import Foundation
 import MPC
 import Secp256k1
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 
 /// Per-party CPU of the threshold-ECDSA protocols, with the whole committee simulated in one process (so a
 /// phase's total time divided by n is one party's share of the work), for n = 13 (t = 4) and n = 31 (t = 10).

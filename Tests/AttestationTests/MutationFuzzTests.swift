@@ -1,6 +1,6 @@
 import Foundation
 import Secp256k1
-import SimulationSupport
+import SimulationKit
 import Testing
 import TestSupport
 

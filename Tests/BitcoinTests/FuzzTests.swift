@@ -7,7 +7,7 @@
 import Bitcoin
 import Foundation
 import Secp256k1
-import SimulationSupport
+import SimulationKit
 import Testing
 import TestSupport
 

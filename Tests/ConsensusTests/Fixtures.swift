@@ -1,6 +1,6 @@
 import Consensus
 import Secp256k1
-import SimulationSupport
+import SimulationKit
 
 /// A small application for rule tests: proposes "value-h-r", rejects the values in `invalid`, records commits.
 struct TestApplication: ConsensusApplication {

@@ -10,6 +10,10 @@ import TestSupport
         // A certificate with one precommit per validator fits.
         #expect(Limits.certificateBytesMax >= 24 + Limits.valueBytesMax + Limits.validatorsMax * 144)
         #expect(Limits.packetBytesMax >= Limits.certificateBytesMax && Limits.packetBytesMax >= Limits.signedMessageBytesMax)
+        // A WAL record holds a signed proposal with the largest value, a lock on it, and a polka of every validator.
+        #expect(Limits.walRecordBytesMax >= 5 + Limits.signedMessageBytesMax)
+        #expect(Limits.walRecordBytesMax >= 17 + Limits.valueBytesMax)
+        #expect(Limits.walRecordBytesMax >= 15 + Limits.validatorsMax * (4 + 144))
         // Certificate counts are u16 on the wire.
         #expect(Limits.validatorsMax <= Int(UInt16.max))
         // A queue holds at least one message per round of every buffered height's first rounds.

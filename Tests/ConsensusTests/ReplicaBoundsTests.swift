@@ -1,6 +1,5 @@
 import Consensus
 import Secp256k1
-import SimulationSupport
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Consensus
 import Foundation
-import SimulationSupport
+import ConsensusSimulator
+import SimulationKit
 import Testing
 import TestSupport
 
@@ -13,7 +14,8 @@ import TestSupport
     static let chunks = 8
 
     /// Goal: agreement, validity, no honest double signature, no false evidence and progress after the heal, for
-    /// every seed. Method: seeds 0..<count cycle n through 4, 7, 10, 13, each with f Byzantine nodes; the swarm is
+    /// every seed. Method: seeds 0..<count cycle n through 4, 5, 6, 7, 8, 10, 13, each with f faulty nodes (Byzantine, or
+    /// honest with a WAL rolled back at each restart); crashes may tear a WAL append; the swarm is
     /// split into chunks that run in parallel. A failure prints its options line, which starts with SIM_SEED=.
     @Test(arguments: 0..<chunks)
     func swarm(chunk: Int) {

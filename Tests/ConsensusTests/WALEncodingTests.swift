@@ -26,4 +26,36 @@ import TestSupport
         }
         #expect(throws: ConsensusError.unknownKind(9)) { try WALEntry.decode([9]) }
     }
+
+    /// Goal: a crash in the middle of an append loses only that record, and says so; damage elsewhere is refused.
+    /// Method: three framed entries; the log cut at every byte of the last record recovers the first two with a
+    /// `.torn` tail of the cut length; a flipped byte in a complete record (body or checksum) and an impossible
+    /// length are `corruptWAL` at that record's offset.
+    @Test func aTornTailIsDroppedAndDamageIsRefused() throws {
+        let signer = Secp256k1Signer(privateKey: try PrivateKey(bytes: [UInt8](repeating: 8, count: 32)))
+        let value = Value(Array("block".utf8))
+        let entries: [WALEntry] = [
+            .signed(SignedMessage.sign(.vote(Vote(step: .prevote, height: 4, round: 0, valueID: value.id)), with: signer)),
+            .locked(height: 4, RoundValue(value: value, round: 0)),
+            .signed(SignedMessage.sign(.vote(Vote(step: .precommit, height: 4, round: 0, valueID: value.id)), with: signer)),
+        ]
+        let records = entries.map(WALRecords.frame)
+        let log = records.flatMap { $0 }
+        #expect(try WALRecords.recover(log) == WALRecovery(entries: entries, intactBytes: log.count, tail: .clean))
+        #expect(try WALRecords.recover([]) == WALRecovery(entries: [], intactBytes: 0, tail: .clean))
+        let intact = records[0].count + records[1].count
+        for cut in 1..<records[2].count {
+            let recovered = try WALRecords.recover(Array(log.prefix(intact + cut)))
+            #expect(recovered == WALRecovery(entries: Array(entries.prefix(2)), intactBytes: intact, tail: .torn(bytes: cut)))
+        }
+        for position in [records[0].count + 6, intact - 1, log.count - 1] {
+            var damaged = log
+            damaged[position] ^= 0x40
+            let offset = position < intact ? records[0].count : intact
+            #expect(throws: ConsensusError.corruptWAL(offset: offset)) { try WALRecords.recover(damaged) }
+        }
+        var oversize = log
+        oversize.replaceSubrange(0..<4, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(throws: ConsensusError.corruptWAL(offset: 0)) { try WALRecords.recover(oversize) }
+    }
 }

@@ -1,6 +1,7 @@
 // Shared set-up for the protocol tests: whole committees run over the in-process LocalNetwork.
 import Foundation
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 

@@ -3,7 +3,8 @@
 // Method: Byzantine behaviour is injected by rewriting a member's outgoing messages in the LocalNetwork (bad
 // shares, inconsistent commitments, wrong product proofs, wrong openings, silence, equivocation); each run
 // checks the misbehaviour every honest member reports, and that what comes out still verifies.
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 // Goal: a presignature sealed to the store and read back signs exactly as the original did, and a damaged,
 // truncated or foreign record is a typed error, never a presignature.
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 

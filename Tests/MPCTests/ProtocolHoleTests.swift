@@ -6,7 +6,8 @@
 // 4. Rounds close at an agreed point: members whose clocks disagree still agree on QUAL (the same X).
 // Method: whole committees over the in-process network (or a skewed-clock driver), Byzantine members injected
 // by rewriting their messages; assertions are on what honest members output and report.
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 

@@ -1,7 +1,7 @@
 // Goal: the robust-opening decoder corrects up to its radius and names the wrong senders, and the product
 // proof accepts honest products and rejects every tampered statement.
 // Method: seeded random polynomials with chosen corruptions; proofs checked against altered commitments.
-import SimulationSupport
+import SimulationKit
 import Testing
 import TestSupport
 

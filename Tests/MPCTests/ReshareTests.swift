@@ -1,7 +1,8 @@
 // Goal: resharing keeps X across committees and thresholds, new shares sign, old presignatures and shares of
 // other epochs are refused, and a dealer that tries to shift the key is named.
 // Method: three reshares to changing committees from a seeded run; signatures after each; mixing epochs.
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 

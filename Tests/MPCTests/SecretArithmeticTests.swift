@@ -2,7 +2,7 @@
 // one kept for public scalars; share encryption opens only with the right key and context; the equality proof
 // that backs a complaint accepts exactly the statement it was made for.
 // Method: seeded random scalars and points, compared across both paths, plus one tampering per input.
-import SimulationSupport
+import SimulationKit
 import Testing
 import TestSupport
 

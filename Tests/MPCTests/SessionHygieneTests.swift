@@ -3,7 +3,8 @@
 // docs/mpc.md); sessions refuse malformed, stale, out-of-session and late messages with typed errors; a
 // session that runs past its deadline fails with `sessionExpired`.
 // Method: drive sessions directly with hand-made messages and virtual time.
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 

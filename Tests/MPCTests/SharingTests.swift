@@ -3,7 +3,7 @@
 // Method: random polynomials from a seeded generator, checked against direct computation; every verifier is
 // also fed a tampered share and must reject it; H is re-derived by an independent Python script.
 import Foundation
-import SimulationSupport
+import SimulationKit
 import Testing
 import TestSupport
 

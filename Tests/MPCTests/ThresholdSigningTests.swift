@@ -3,7 +3,8 @@
 // Python verifier (python-ecdsa + coincurve), with the recovery id giving the shard's EVM address.
 // Method: whole committees run over the in-process LocalNetwork from a fixed seed; every signature is checked
 // locally and by the oracle. (10,31) makes a single signature to keep the debug-build test short.
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 

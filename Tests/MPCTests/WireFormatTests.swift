@@ -5,7 +5,8 @@
 // decodes to a live session.
 import Crypto
 import Foundation
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 import Testing
 import TestSupport
 import WireCodec

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import SecureChannel
-import SimulationSupport
+import SimulationKit
 import Testing
 
 @testable import SecureChannelNIO

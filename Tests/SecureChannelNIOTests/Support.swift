@@ -3,7 +3,7 @@ import NIOCore
 import Secp256k1
 import SecureChannel
 import SecureChannelNIO
-import SimulationSupport
+import SimulationKit
 
 struct TestNode {
     let measurement: [UInt8]

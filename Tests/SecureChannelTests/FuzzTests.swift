@@ -1,5 +1,5 @@
 import Foundation
-import SimulationSupport
+import SimulationKit
 import Testing
 import TestSupport
 

@@ -1,6 +1,6 @@
 import Foundation
 import Crypto
-import SimulationSupport
+import SimulationKit
 import SwiftProtobuf
 import Testing
 import TestSupport

@@ -2,7 +2,7 @@ import Foundation
 import Attestation
 import Crypto
 import Secp256k1
-import SimulationSupport
+import SimulationKit
 import SwiftProtobuf
 import Testing
 

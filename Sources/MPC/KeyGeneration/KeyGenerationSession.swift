@@ -34,7 +34,7 @@ public struct KeyGenerationSession: MPCSession {
     private var rebuild: Set<PartyIndex> = []
     private var result: KeyShare?
     /// Test hook: rewrites the shares this member deals to a receiver before they are encrypted (a corrupt dealer).
-    var dealingTamper: ((PartyIndex, inout [VerifiableShare]) -> Void)?
+    package var dealingTamper: ((PartyIndex, inout [VerifiableShare]) -> Void)?
 
     enum Round {
         static let deal = 1, complaints = 2, reveal = 3, revealComplaints = 4, reconstruction = 5
@@ -51,8 +51,9 @@ public struct KeyGenerationSession: MPCSession {
             timing: timing, rng: SystemRandomNumberGenerator())
     }
 
-    /// Simulations and tests: randomness from an injected (seeded) generator.
-    init(
+    /// Simulations and tests (the `MPCSimulator` target): randomness from an injected (seeded) generator. Package
+    /// access: a node's sessions never take one.
+    package init(
         session: SessionID, parameters: CommitteeParameters, me: PartyIndex, identity: MemberIdentity,
         identities: [Point], epoch: UInt64 = 0, timing: SessionTiming = SessionTiming(),
         rng: some RandomNumberGenerator

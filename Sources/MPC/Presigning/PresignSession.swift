@@ -42,7 +42,7 @@ public struct PresignSession: MPCSession {
     /// Per instance, this party's opened secrets kept between round 3 and the end.
     private var pending: [PendingInstance] = []
     /// Test hook: rewrites the shares this member deals to a receiver before they are encrypted (a corrupt dealer).
-    var dealingTamper: ((PartyIndex, inout [VerifiableShare]) -> Void)?
+    package var dealingTamper: ((PartyIndex, inout [VerifiableShare]) -> Void)?
 
     struct PendingInstance {
         var k: VerifiableShare, b: VerifiableShare, z: VerifiableShare, mask: VerifiableShare
@@ -69,8 +69,9 @@ public struct PresignSession: MPCSession {
             timing: timing, rng: SystemRandomNumberGenerator())
     }
 
-    /// Simulations and tests: randomness from an injected (seeded) generator.
-    init(
+    /// Simulations and tests (the `MPCSimulator` target): randomness from an injected (seeded) generator. Package
+    /// access: a node's sessions never take one.
+    package init(
         session: SessionID, keyShare: KeyShare, count: Int, identity: MemberIdentity, identities: [Point],
         timing: SessionTiming = SessionTiming(), rng: some RandomNumberGenerator
     ) throws(MPCError) {

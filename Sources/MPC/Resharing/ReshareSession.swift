@@ -47,8 +47,9 @@ public struct ReshareSession: MPCSession {
             identity: identity, newIdentities: newIdentities, timing: timing, rng: SystemRandomNumberGenerator())
     }
 
-    /// Simulations and tests: randomness from an injected (seeded) generator.
-    init(
+    /// Simulations and tests (the `MPCSimulator` target): randomness from an injected (seeded) generator. Package
+    /// access: a node's sessions never take one.
+    package init(
         session: SessionID, oldKey: KeyPublicData, newParameters: CommitteeParameters, oldShare: KeyShare?,
         newIndex: PartyIndex?, identity: MemberIdentity?, newIdentities: [Point], timing: SessionTiming = SessionTiming(),
         rng: some RandomNumberGenerator

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import MPC
 import Secp256k1
-import SimulationSupport
+import MPCSimulator
+import SimulationKit
 
 #if canImport(Glibc)
     import Glibc

@@ -6,7 +6,7 @@ import Network
 import SecureChannel
 import NIOPosix
 import Secp256k1
-import SimulationSupport
+import SimulationKit
 
 /// `darknode net …`: the peer mesh, seen working.
 struct NetCommand: AsyncParsableCommand {

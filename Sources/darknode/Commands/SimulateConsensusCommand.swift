@@ -1,6 +1,6 @@
 import ArgumentParser
 import Dispatch
-import SimulationSupport
+import ConsensusSimulator
 
 /// `darknode simulate-consensus`: runs seeded consensus simulations (the same runs as `SimulationTests.swarm`) and
 /// reports failures with their replay line. For long runs: `darknode simulate-consensus --count 50000`.
@@ -11,7 +11,7 @@ struct SimulateConsensusCommand: ParsableCommand {
 
     @Option(help: "First seed.") var from: UInt64 = 0
     @Option(help: "Number of seeds.") var count: UInt64 = 2_000
-    @Option(help: "Node counts to cycle through (seed mod count picks one).") var nodes: [Int] = [4, 7, 10, 13]
+    @Option(help: "Node counts to cycle through (seed mod count picks one).") var nodes: [Int] = ConsensusSimulationOptions.swarmNodeCounts
     @Flag(help: "Print every run, not only failures.") var verbose = false
     @Flag(help: "Print every node's height/round/step each virtual second.") var trace = false
 

@@ -4,6 +4,7 @@ import Secp256k1
 
 @testable import Consensus
 @testable import MPC
+import MPCSimulator
 
 /// Consensus packets (signed messages, commit certificates, misbehaviour evidence, WAL entries) and MPC messages.
 enum ProtocolFuzzTargets {

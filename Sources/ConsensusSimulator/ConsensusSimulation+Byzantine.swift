@@ -1,4 +1,5 @@
 import Consensus
+import SimulationKit
 import Secp256k1
 
 // Byzantine nodes run an honest process (so they keep the protocol's pace and see what happens) and rewrite what
@@ -95,7 +96,45 @@ extension ConsensusSimulation {
         case .flood:
             network.broadcast(m.wireBytes, from: i)
             flood(after: m, node: i)
+        case .forge:
+            network.broadcast(m.wireBytes, from: i)
+            forge(after: m, node: i)
         }
+    }
+
+    /// Four extra packets per message (five with a precommit) the forger sends, most of them signed by keys outside the validator set.
+    mutating func forge(after m: SignedMessage, node i: Int) {
+        let h = m.message.height
+        let r = m.message.round
+        let outsider = outsiders[rng.index(outsiders.count)]
+        func fresh(_ height: Height, _ round: Round) -> Value {
+            SimulatedValues.make(tag: SimulatedValues.validTag, height: height, proposer: i, round: round, nonce: rng.next())
+        }
+        var packets: [[UInt8]] = []
+        // With each precommit (a quorum of signatures is costly to make), a commit certificate for a value nobody
+        // proposed: its own precommit and outsiders' up to a quorum. Counting any outsider would let it through, and
+        // honest nodes would decide two values at height h.
+        if m.message.step == .precommit {
+            let value = fresh(h, r)
+            let precommit = ConsensusMessage.vote(Vote(step: .precommit, height: h, round: r, valueID: value.id))
+            let signers = [nodes[i].signer] + outsiders.prefix(validators.quorum - 1)
+            packets.append(CommitCertificate(height: h, round: r, value: value,
+                                             precommits: signers.map { SignedMessage.sign(precommit, with: $0) }).encoded)
+        }
+        // An outsider's proposal for this height and round, and one for a buffered future height.
+        packets.append(SignedMessage.sign(.proposal(Proposal(height: h, round: r, validRound: nil, value: fresh(h, r))),
+                                          with: outsider).wireBytes)
+        let ahead = h + 1 + UInt64(rng.index(Int(Limits.futureHeightsMax)))
+        packets.append(SignedMessage.sign(.vote(Vote(step: .precommit, height: ahead, round: 0, valueID: fresh(ahead, 0).id)),
+                                          with: outsider).wireBytes)
+        // Its own votes past the buffered window, and far-ahead rounds of a buffered future height.
+        let beyond = h + Limits.futureHeightsMax + 1 + UInt64(rng.index(100))
+        packets.append(SignedMessage.sign(.vote(Vote(step: .prevote, height: beyond, round: 0, valueID: nil)),
+                                          with: nodes[i].signer).wireBytes)
+        let farRound = min(Limits.roundsAheadStoredMax + 1 + Round(rng.index(10_000)), Limits.roundMax)
+        packets.append(SignedMessage.sign(.vote(Vote(step: .prevote, height: ahead, round: farRound, valueID: nil)),
+                                          with: nodes[i].signer).wireBytes)
+        for packet in packets { network.broadcast(packet, from: i) }
     }
 
     /// Six extra packets per message the flooder sends (bounded, so runs stay cheap).

@@ -1,3 +1,4 @@
+import MPC
 import Secp256k1
 
 /// Whole-committee runs of each protocol over a `LocalNetwork`, in one process: for tests, the
@@ -8,7 +9,7 @@ public enum MPCSimulation {
     public static let timing = SessionTiming(roundTimeout: .seconds(5), sessionTimeout: .seconds(600))
 
     /// Identity keys for n members.
-    static func identities(count: Int, rng: inout some RandomNumberGenerator) -> [MemberIdentity] {
+    package static func identities(count: Int, rng: inout some RandomNumberGenerator) -> [MemberIdentity] {
         (0..<count).map { _ in MemberIdentity.random(using: &rng) }
     }
 
@@ -22,7 +23,7 @@ public enum MPCSimulation {
     }
 
     /// Tests: `dealingTampers` rewrites what a slot's member deals before encryption (a corrupt dealer).
-    static func generateKey(
+    package static func generateKey(
         parameters: CommitteeParameters, label: String = "keygen", rng: inout some RandomNumberGenerator,
         behaviours: [Int: LocalNetwork<KeyGenerationSession>.Behaviour] = [:], clocks: [Int: NodeClock] = [:],
         dealingTampers: [Int: (PartyIndex, inout [VerifiableShare]) -> Void]
@@ -55,7 +56,7 @@ public enum MPCSimulation {
     }
 
     /// Tests: `dealingTampers` rewrites what a slot's member deals before encryption (a corrupt dealer).
-    static func presign(
+    package static func presign(
         keyShares: [KeyShare], count: Int, label: String = "presign", rng: inout some RandomNumberGenerator,
         behaviours: [Int: LocalNetwork<PresignSession>.Behaviour] = [:], clocks: [Int: NodeClock] = [:],
         dealingTampers: [Int: (PartyIndex, inout [VerifiableShare]) -> Void]
@@ -78,7 +79,7 @@ public enum MPCSimulation {
             dealingTampers: [:])
     }
 
-    static func presignNetwork(
+    package static func presignNetwork(
         keyShares: [KeyShare], count: Int, label: String, rng: inout some RandomNumberGenerator,
         behaviours: [Int: LocalNetwork<PresignSession>.Behaviour], clocks: [Int: NodeClock],
         dealingTampers: [Int: (PartyIndex, inout [VerifiableShare]) -> Void]

@@ -1,12 +1,54 @@
 import Consensus
+import SimulationKit
 
-/// A node's durable state in a simulation: what survives a crash (the WAL and the decided values).
+/// A node's durable state in a simulation: what survives a crash. The WAL is a byte image of an append-only log
+/// (`WALRecords`), so a crash can tear its last record and the host can put back an older copy; decisions stand for
+/// the application's store.
 public final class SimulatedDisk {
-    public var wal = InMemoryWAL()
+    /// The log as it is on disk, torn tail included.
+    public private(set) var walBytes: [UInt8] = []
+    /// The entries of the complete records in `walBytes` (kept beside the bytes so appends need not re-parse).
+    private var walEntries: [WALEntry] = []
+    /// The log as it was when the node last booted: what a host that rolls the disk back restores.
+    private var walAtLastBoot: [UInt8] = []
     public private(set) var decisions: [Height: CommitCertificate] = [:]
     public private(set) var lastDecided: Height = 0
 
     public init() {}
+
+    /// A complete, durable append.
+    func append(_ entry: WALEntry) {
+        walBytes += WALRecords.frame(entry)
+        walEntries.append(entry)
+    }
+
+    /// A crash in the middle of an append: only the first `keeping` bytes of the record reach the disk.
+    func appendTorn(_ entry: WALEntry, keeping: Int) {
+        walBytes += WALRecords.frame(entry).prefix(keeping)
+    }
+
+    /// Forgets heights below `height` (the log is rewritten without them).
+    func discard(below height: Height) {
+        walEntries.removeAll { $0.height < height }
+        walBytes = walEntries.flatMap(WALRecords.frame)
+    }
+
+    /// What a booting node reads: the log's complete records (a torn tail is cut off the file, as a real recovery
+    /// truncates before appending again). The disk remembers this state for `rollBack`.
+    func recover() throws(ConsensusError) -> WALRecovery {
+        let recovery = try WALRecords.recover(walBytes)
+        walBytes.removeSubrange(recovery.intactBytes...)
+        walEntries = recovery.entries
+        walAtLastBoot = walBytes
+        return recovery
+    }
+
+    /// The host restores the log as it was at the node's previous boot: everything appended since is gone, and the
+    /// bytes are a valid log, so nothing in them tells the node.
+    func rollBack() {
+        walBytes = walAtLastBoot
+        walEntries = (try? WALRecords.recover(walBytes).entries) ?? []
+    }
 
     func record(_ c: CommitCertificate) {
         decisions[c.height] = c

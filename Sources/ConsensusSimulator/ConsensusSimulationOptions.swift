@@ -1,4 +1,5 @@
 import Consensus
+import SimulationKit
 
 /// How a Byzantine node misbehaves. Each keeps following the protocol's timing with an honest process inside and
 /// changes only what it sends.
@@ -24,6 +25,11 @@ public enum ByzantineBehaviour: String, CaseIterable, Sendable {
     /// proposals for future heights and random rounds (the future-height queue), precommits far ahead in the
     /// current height (counted for the round skip, never stored), and messages signed by keys outside the set.
     case flood
+    /// Signs with keys outside the validator set: proposals and votes for the current height, for the next heights
+    /// and beyond the buffered window, and commit certificates for a fresh valid-looking value made of its own
+    /// precommit and a quorum's worth of outsiders' (accepting them would break agreement at once). Also its own
+    /// votes beyond `Limits.futureHeightsMax` and far-ahead rounds of future heights.
+    case forge
 }
 
 /// Everything that shapes one run. `swarm(seed:)` derives all of it from the seed (TigerBeetle's VOPR
@@ -53,6 +59,20 @@ public struct ConsensusSimulationOptions: Sendable, CustomStringConvertible {
     public var crashAtBoundary: (node: Int, boundary: Int)?
     /// A run is cut off after this many events (a livelock is reported, not waited for).
     public var eventsMax: Int
+    /// Honest nodes whose host restores an older WAL when they restart (the copy from their previous boot). Such a
+    /// node can sign twice (it forgot what it signed), so it counts as faulty: `byzantine.count + rolledBack.count`
+    /// must stay within f for the safety checks to be promised (`faultBudgetExceeded` says when it does not).
+    public var rolledBack: Set<Int> = []
+    /// With false, rolled-back nodes are checked as honest ones (to show the double-sign check sees a rollback).
+    public var rollbackCountsAsFaulty = true
+    /// Chance that a rolled-back node crashes at an effect boundary during the safety phase (each restart rolls its
+    /// WAL back).
+    public var rolledBackCrash = Ratio(4, 1_000)
+    /// Chance that a crash falling on a WAL append tears it: a random prefix of the record reaches the disk.
+    public var tornWrite = Ratio(1, 2)
+    /// With false, a node whose WAL ends in a torn record refuses to start (to show that the restart check fails
+    /// when recovery does not drop the torn tail).
+    public var dropTornTail = true
     /// Partitions at fixed times of the safety phase (`groups[i]` is node i's side), for targeted scenarios; the heal
     /// ends them like the random ones.
     public var scriptedPartitions: [ScriptedPartition] = []
@@ -88,15 +108,25 @@ public struct ConsensusSimulationOptions: Sendable, CustomStringConvertible {
         self.eventsMax = eventsMax
     }
 
+    /// The committee sizes the swarm cycles through: 3f+1 (4, 7, 10, 13) and the sizes between, where the quorum
+    /// n − f is not 2f+1 (5 and 6 with f = 1, 8 with f = 2).
+    public static let swarmNodeCounts = [4, 5, 6, 7, 8, 10, 13]
+
     /// Derives a whole run from `seed`: n from `nodeCounts` (by seed mod count, so consecutive seeds cycle through
-    /// them), f = ⌊(n−1)/3⌋ Byzantine nodes with random behaviours, and random network faults, partitions and crashes.
-    public static func swarm(seed: UInt64, nodeCounts: [Int] = [4, 7, 10, 13]) -> ConsensusSimulationOptions {
+    /// them), f = ⌊(n−1)/3⌋ faulty nodes — each Byzantine with a random behaviour or, one time in six, an honest node
+    /// whose WAL is rolled back at every restart — and random network faults, partitions and crashes.
+    public static func swarm(seed: UInt64, nodeCounts: [Int] = swarmNodeCounts) -> ConsensusSimulationOptions {
         var rng = DeterministicRNG(seed: seed ^ 0x5EED_0F_C0_4E_5E_45)
         let n = nodeCounts[Int(seed % UInt64(nodeCounts.count))]
         let f = (n - 1) / 3
         var byzantine: [Int: ByzantineBehaviour] = [:]
+        var rolledBack: Set<Int> = []
         for node in Array(0..<n).shuffled(using: &rng).prefix(f) {
-            byzantine[node] = ByzantineBehaviour.allCases.randomElement(using: &rng)!
+            if rng.chance(Ratio(1, 6)) {
+                rolledBack.insert(node)
+            } else {
+                byzantine[node] = ByzantineBehaviour.allCases.randomElement(using: &rng)!
+            }
         }
         let delayMax = Duration.milliseconds(Int.random(in: 5...400, using: &rng))
         let faults = NetworkFaults(
@@ -105,17 +135,31 @@ public struct ConsensusSimulationOptions: Sendable, CustomStringConvertible {
             duplicate: Ratio(UInt64.random(in: 0...15, using: &rng), 100),
             reorder: Ratio(UInt64.random(in: 0...30, using: &rng), 100),
             reorderDelayMax: .milliseconds(Int.random(in: 0...800, using: &rng)))
-        return ConsensusSimulationOptions(
+        var options = ConsensusSimulationOptions(
             seed: seed, nodeCount: n, byzantine: byzantine, faultyNetwork: faults,
             faultPhase: .milliseconds(Int.random(in: 500...6_000, using: &rng)),
             partitionChange: Ratio(UInt64.random(in: 0...40, using: &rng), 100),
             crash: Ratio(UInt64.random(in: 0...4, using: &rng), 1_000))
+        options.rolledBack = rolledBack
+        return options
     }
+
+    /// f = ⌊(n−1)/3⌋, the faults the committee tolerates.
+    public var faultsTolerated: Int { (nodeCount - 1) / 3 }
+
+    /// Nodes that count against f: the Byzantine ones and, unless told otherwise, the rolled-back ones.
+    public var faultyCount: Int { byzantine.count + (rollbackCountsAsFaulty ? rolledBack.count : 0) }
+
+    /// More faulty nodes than f: the run still reports every check, but none of them is promised.
+    public var faultBudgetExceeded: Bool { faultyCount > faultsTolerated }
 
     public var description: String {
         let byz = byzantine.keys.sorted().map { "\($0):\(byzantine[$0]!.rawValue)" }.joined(separator: ",")
-        return "SIM_SEED=\(seed) n=\(nodeCount) byzantine=[\(byz)] network={\(faultyNetwork)} faultPhase=\(faultPhase) "
+        let rb = rolledBack.sorted().map(String.init).joined(separator: ",")
+        return "SIM_SEED=\(seed) n=\(nodeCount) f=\(faultsTolerated) byzantine=[\(byz)] rolledBack=[\(rb)]"
+            + (rollbackCountsAsFaulty ? "" : "(as honest)") + " network={\(faultyNetwork)} faultPhase=\(faultPhase) "
             + "partitionChange=\(partitionChange) crash=\(crash) wal=\(walEnabled) faults=\(injectedFaults)"
+            + " tornWrite=\(tornWrite)" + (dropTornTail ? "" : " strictRecovery")
             + (crashAtBoundary.map { " crashAt=node\($0.node)@\($0.boundary)" } ?? "")
             + scriptedPartitions.map { " partition@\($0.at)=\($0.groups)" }.joined()
     }

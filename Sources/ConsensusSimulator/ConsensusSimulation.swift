@@ -1,4 +1,5 @@
 import Consensus
+import SimulationKit
 import Secp256k1
 
 /// A broken invariant, with enough context to read the trace.
@@ -7,8 +8,11 @@ public enum SimulationViolation: Equatable, Sendable, CustomStringConvertible {
     case agreement(height: Height, node: Int, value: String, earlier: String)
     /// An honest node decided a value that fails the validity predicate.
     case validity(height: Height, node: Int)
-    /// An honest node signed two different messages for one (height, round, step).
-    case doubleSign(node: Int, first: String, second: String)
+    /// An honest node signed two different messages for one (height, round, step); `seenIn` is where the second
+    /// one was caught (its WAL append, a broadcast, or a direct send).
+    case doubleSign(node: Int, first: String, second: String, seenIn: SignatureOutlet)
+    /// An honest node could not restart: its WAL did not recover.
+    case walUnrecoverable(node: Int, reason: String)
     /// An honest node was reported for misbehaviour, or reported evidence did not verify.
     case falseEvidence(node: Int, evidence: String)
     /// After the network healed, honest nodes did not decide `heightsAfterHeal` more heights in time.
@@ -20,12 +24,20 @@ public enum SimulationViolation: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .agreement(let h, let n, let v, let e): "AGREEMENT violated at h\(h): node \(n) decided \(v), earlier \(e)"
         case .validity(let h, let n): "VALIDITY violated at h\(h) by node \(n)"
-        case .doubleSign(let n, let a, let b): "DOUBLE SIGN by honest node \(n): \(a) / \(b)"
+        case .doubleSign(let n, let a, let b, let at): "DOUBLE SIGN by honest node \(n) (in its \(at)): \(a) / \(b)"
+        case .walUnrecoverable(let n, let reason): "WAL UNRECOVERABLE at node \(n): \(reason)"
         case .falseEvidence(let n, let e): "FALSE EVIDENCE from node \(n): \(e)"
         case .noProgress(let at, let t, let hs): "NO PROGRESS after heal at \(at): target h\(t), heights \(hs)"
         case .eventBudgetExhausted: "EVENT BUDGET exhausted"
         }
     }
+}
+
+/// Where an honest node's signature was seen by the double-sign check.
+public enum SignatureOutlet: String, Sendable, Equatable {
+    case wal
+    case broadcast
+    case send
 }
 
 /// The outcome of one run.
@@ -41,12 +53,23 @@ public struct ConsensusSimulationReport: Sendable, CustomStringConvertible {
     public let evidenceReported: Int
     public let crashes: Int
     public let signatureVerifications: Int
+    /// Restarts that found a torn last WAL record (and dropped it).
+    public let tornTails: Int
+    /// Restarts of rolled-back nodes from an older WAL.
+    public let rollbacks: Int
+    /// Double signatures by rolled-back nodes counted as faulty: the check saw them, and they are within f.
+    public let faultyDoubleSigns: Int
+    /// Packets honest replicas refused, by reason (shows which attacks reached which check).
+    public let rejections: [ConsensusError: Int]
 
-    public var passed: Bool { violations.isEmpty }
+    /// No violation, and the faults stayed within f (beyond it a clean run promises nothing).
+    public var passed: Bool { violations.isEmpty && !options.faultBudgetExceeded }
 
     public var description: String {
         (passed ? "PASS " : "FAIL ") + options.description
             + " | decided=\(decidedHeights) msgs=\(messagesSent) events=\(events) \(virtualTime) evidence=\(evidenceReported) crashes=\(crashes)"
+            + " tornTails=\(tornTails) rollbacks=\(rollbacks) faultyDoubleSigns=\(faultyDoubleSigns)"
+            + (options.faultBudgetExceeded ? "\n  FAULT BUDGET exceeded: \(options.faultyCount) faulty > f = \(options.faultsTolerated)" : "")
             + violations.map { "\n  " + $0.description }.joined()
     }
 }
@@ -66,6 +89,8 @@ public struct ConsensusSimulation {
         let disk = SimulatedDisk()
         var replica: Replica<SimulatedApplication>?
         let behaviour: ByzantineBehaviour?
+        /// Its host restores an older WAL at every restart.
+        let rolledBack: Bool
         var effectBoundaries = 0
         /// Decisions up to this height have been checked for agreement and validity.
         var decisionsChecked: Height = 0
@@ -103,6 +128,14 @@ public struct ConsensusSimulation {
     var events = 0
     var evidenceReported = 0
     var crashes = 0
+    var tornTails = 0
+    var rollbacks = 0
+    var faultyDoubleSigns = 0
+    var rejections: [ConsensusError: Int] = [:]
+    /// Slots already reported as double-signed (one violation per slot, wherever it shows up again).
+    var doubleSignsReported: Set<SignKey> = []
+    /// Keys outside the validator set, for `forge`.
+    let outsiders: [Secp256k1Signer]
     var keyIndex: [ValidatorKey: Int] = [:]
     /// Called about once per virtual second with every node's (height, round, step), for debugging a seed.
     public var trace: ((String) -> Void)?
@@ -117,15 +150,24 @@ public struct ConsensusSimulation {
         let signers = (0..<options.nodeCount).map { _ in Secp256k1Signer(privateKey: .generate(using: &keyRNG)) }
         // Validator order = node order, so node i is validator i.
         validators = try! ValidatorSet(keys: signers.map { try! PublicKey(encoded: $0.key.compressed) })
-        nodes = signers.enumerated().map { i, s in Node(signer: s, behaviour: options.byzantine[i]) }
+        nodes = signers.enumerated().map { i, s in
+            Node(signer: s, behaviour: options.byzantine[i], rolledBack: options.rolledBack.contains(i))
+        }
         for (i, s) in signers.enumerated() { keyIndex[s.key] = i }
         configuration = .init(timeouts: options.timeouts, faults: options.injectedFaults)
         verifier = CachingVerifier(entriesMax: 200_000)
         network = NetworkSimulator(nodeCount: options.nodeCount, faults: options.faultyNetwork, rng: rng.fork())
+        outsiders = options.byzantine.values.contains(.forge)
+            ? (0..<options.nodeCount).map { _ in Secp256k1Signer(privateKey: .generate(using: &keyRNG)) } : []
         self.rng = rng
     }
 
-    var honest: [Int] { (0..<nodes.count).filter { nodes[$0].behaviour == nil } }
+    /// Nodes checked as honest: no Byzantine behaviour, and not rolled back (unless rollbacks are declared honest).
+    var honest: [Int] { (0..<nodes.count).filter(isHonest) }
+
+    func isHonest(_ i: Int) -> Bool {
+        nodes[i].behaviour == nil && !(nodes[i].rolledBack && options.rollbackCountsAsFaulty)
+    }
 
     /// Runs to the end and reports. The same options always give the same report.
     public mutating func run() -> ConsensusSimulationReport {
@@ -158,16 +200,18 @@ public struct ConsensusSimulation {
             options: options, violations: violations,
             decidedHeights: honest.map { nodes[$0].disk.lastDecided }.min() ?? 0,
             messagesSent: network.statistics.sent, events: events, virtualTime: network.now,
-            evidenceReported: evidenceReported, crashes: crashes, signatureVerifications: verifier.verifications)
+            evidenceReported: evidenceReported, crashes: crashes, signatureVerifications: verifier.verifications,
+            tornTails: tornTails, rollbacks: rollbacks, faultyDoubleSigns: faultyDoubleSigns, rejections: rejections)
     }
 
-    /// Every node's state: `i:h/r/step` (`x` crashed, `*` Byzantine).
+    /// Every node's state: `i:h/r/step` (`x` crashed, `*` Byzantine, `~` rolled back).
     public var statusLine: String {
         "\(network.now) " + nodes.indices.map { i in
             guard let p = nodes[i].replica?.process else { return "\(i):x" }
             let lock = p.locked.map { "L\($0.round)\($0.value)" } ?? ""
             let valid = p.valid.map { "V\($0.round)\($0.value)" } ?? ""
-            return "\(i)\(nodes[i].behaviour == nil ? "" : "*"):\(p.height)/\(p.round)/\(p.step)\(lock)\(valid)"
+            let mark = nodes[i].behaviour != nil ? "*" : nodes[i].rolledBack ? "~" : ""
+            return "\(i)\(mark):\(p.height)/\(p.round)/\(p.step)\(lock)\(valid)"
         }.joined(separator: " ")
     }
 
@@ -216,7 +260,19 @@ public struct ConsensusSimulation {
     mutating func boot(_ i: Int) {
         let disk = nodes[i].disk
         let height = disk.lastDecided + 1
-        let entries = options.walEnabled ? disk.wal.entries(height: height) : []
+        let recovery: WALRecovery
+        do { recovery = try disk.recover() } catch {
+            violations.append(.walUnrecoverable(node: i, reason: "\(error)"))
+            return
+        }
+        if case .torn(let bytes) = recovery.tail {
+            tornTails += 1
+            guard options.dropTornTail else {
+                violations.append(.walUnrecoverable(node: i, reason: "torn last record (\(bytes) bytes) refused"))
+                return
+            }
+        }
+        let entries = options.walEnabled ? recovery.entries.filter { $0.height == height } : []
         // A fresh generator per boot: a restarted proposer would propose something else without its WAL.
         let app = SimulatedApplication(node: i, rng: rng.fork(), disk: disk)
         let process = ConsensusProcess(restoringHeight: height, from: entries, validators: validators,
@@ -236,6 +292,10 @@ public struct ConsensusSimulation {
         crashes += 1
         network.crash(i)
         nodes[i].replica = nil
+        if nodes[i].rolledBack {
+            nodes[i].disk.rollBack()
+            rollbacks += 1
+        }
         if healedAt != nil {
             restart(i)
         } else {
@@ -266,25 +326,32 @@ public struct ConsensusSimulation {
         defer { checkDecisions(node: i) }
         for effect in effects {
             if shouldCrash(i) {
+                // A crash on an append may tear it: part of the record reaches the disk, none of what follows runs.
+                if case .persist(let entry) = effect, rng.chance(options.tornWrite) {
+                    let recordBytes = WALRecords.frame(entry).count
+                    nodes[i].disk.appendTorn(entry, keeping: 1 + rng.index(recordBytes - 1))
+                }
                 crash(i)
                 return
             }
             switch effect {
             case .persist(let entry):
-                nodes[i].disk.wal.append(entry)
+                if case .signed(let m) = entry { checkSignature(m, node: i, in: .wal) }
+                nodes[i].disk.append(entry)
             case .broadcast(let packet):
-                checkHonestSignature(packet, node: i)
+                checkSignature(packet, node: i, in: .broadcast)
                 network.broadcast(packet, from: i)
             case .send(let packet, let key):
+                checkSignature(packet, node: i, in: .send)
                 if let to = keyIndex[key] { network.send(packet, from: i, to: to) }
             case .schedule(let t, let after):
                 network.setTimer(.consensus(t), node: i, after: after)
             case .commit(let c):
-                nodes[i].disk.wal.discard(below: c.height + 1)
+                nodes[i].disk.discard(below: c.height + 1)
             case .evidence(let e):
                 checkEvidence(e, node: i)
-            case .rejected:
-                continue
+            case .rejected(let reason):
+                rejections[reason, default: 0] += 1
             }
         }
     }
@@ -294,7 +361,7 @@ public struct ConsensusSimulation {
         if let target = options.crashAtBoundary, target.node == i, target.boundary == nodes[i].effectBoundaries {
             return true
         }
-        return healedAt == nil && rng.chance(options.crash)
+        return healedAt == nil && rng.chance(nodes[i].rolledBack ? options.rolledBackCrash : options.crash)
     }
 
     // MARK: Invariants
@@ -317,15 +384,30 @@ public struct ConsensusSimulation {
         }
     }
 
-    mutating func checkHonestSignature(_ packet: [UInt8], node i: Int) {
-        guard let m = try? SignedMessage.decode(packet[...]), m.signer == nodes[i].signer.key else { return }
+    /// The double-sign check for a packet a non-Byzantine node sends (certificates and relayed messages are not its
+    /// signatures and are skipped).
+    mutating func checkSignature(_ packet: [UInt8], node i: Int, in outlet: SignatureOutlet) {
+        guard packet.count > 1, packet[1] != MessageKind.certificate.rawValue,
+            let m = try? SignedMessage.decode(packet[...])
+        else { return }
+        checkSignature(m, node: i, in: outlet)
+    }
+
+    /// Every message a non-Byzantine node signs — appended to its WAL, broadcast or sent to one peer — is compared
+    /// with the first one it signed for that (height, round, step), across restarts. A rolled-back node counted as
+    /// faulty is expected to sign twice: that is counted (`faultyDoubleSigns`), not a violation.
+    mutating func checkSignature(_ m: SignedMessage, node i: Int, in outlet: SignatureOutlet) {
+        guard m.signer == nodes[i].signer.key else { return }
         let key = SignKey(signer: m.signer, height: m.message.height, round: m.message.round, step: m.message.step)
-        if let earlier = honestSignatures[key] {
-            if earlier.message != m.message {
-                violations.append(.doubleSign(node: i, first: earlier.description, second: m.description))
-            }
-        } else {
+        guard let earlier = honestSignatures[key] else {
             honestSignatures[key] = m
+            return
+        }
+        guard earlier.message != m.message, doubleSignsReported.insert(key).inserted else { return }
+        if isHonest(i) {
+            violations.append(.doubleSign(node: i, first: earlier.description, second: m.description, seenIn: outlet))
+        } else {
+            faultyDoubleSigns += 1
         }
     }
 
@@ -333,7 +415,7 @@ public struct ConsensusSimulation {
         evidenceReported += 1
         let verifies = (try? e.verify(validators: validators, scheduler: configuration.scheduler, with: verifier)) != nil
         let offender = keyIndex[e.offender]
-        if !verifies || offender.map({ nodes[$0].behaviour == nil }) ?? true {
+        if !verifies || offender.map(isHonest) ?? true {
             violations.append(.falseEvidence(node: i, evidence: e.description))
         }
     }

@@ -1,3 +1,4 @@
+import MPC
 import Secp256k1
 
 /// One simulated member's view of time and of the broadcast.
