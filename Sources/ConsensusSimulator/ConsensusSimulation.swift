@@ -171,6 +171,8 @@ public struct ConsensusSimulation {
 
     /// Runs to the end and reports. The same options always give the same report.
     public mutating func run() -> ConsensusSimulationReport {
+        // A partition scripted at time zero holds from the first message.
+        applyScriptedPartitions()
         for i in 0..<nodes.count { boot(i) }
         while violations.isEmpty, events < options.eventsMax {
             if healedAt == nil && network.now >= VirtualInstant.zero + options.faultPhase { heal() }

@@ -131,6 +131,20 @@ import TestSupport
         #expect(report.rejections[.unknownSigner, default: 0] > 0, "\(report.rejections)")
     }
 
+    /// Goal: committees that are not 3f+1 count a quorum as n − f. Method: n = 6 (f = 1, so n − f = 5 while 2f+1
+    /// = 3), split 3/3 from the start until the heal at 3 s, calm network; neither half may decide alone (no
+    /// agreement violation) and both decide after the heal. With 2f+1 counted instead (a one-off mutation of
+    /// `ValidatorSet.quorum`, docs/consensus.md §9) each half decides its own value at height 1.
+    @Test(arguments: UInt64(0)..<4)
+    func halfOfSixValidatorsIsNoQuorum(seed: UInt64) {
+        var options = ConsensusSimulationOptions(seed: seed, nodeCount: 6, faultPhase: .seconds(3))
+        options.scriptedPartitions = [ScriptedPartition(at: .zero, groups: [0, 0, 0, 1, 1, 1])]
+        var simulation = ConsensusSimulation(options: options)
+        let report = simulation.run()
+        #expect(report.passed, "\(report)")
+        #expect(report.decidedHeights >= 2, "\(report)")
+    }
+
     /// Goal: the swarm's seed mix holds every attack. Method: over the 2,000 seeds `make test` runs, the options must
     /// include every committee size (3f+1 and between), every Byzantine behaviour, rolled-back nodes, and never more
     /// faulty nodes than f.
