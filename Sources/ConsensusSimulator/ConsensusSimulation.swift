@@ -2,82 +2,10 @@ import Consensus
 import SimulationKit
 import Secp256k1
 
-/// A broken invariant, with enough context to read the trace.
-public enum SimulationViolation: Equatable, Sendable, CustomStringConvertible {
-    /// Two honest nodes decided different values at one height.
-    case agreement(height: Height, node: Int, value: String, earlier: String)
-    /// An honest node decided a value that fails the validity predicate.
-    case validity(height: Height, node: Int)
-    /// An honest node signed two different messages for one (height, round, step); `seenIn` is where the second
-    /// one was caught (its WAL append, a broadcast, or a direct send).
-    case doubleSign(node: Int, first: String, second: String, seenIn: SignatureOutlet)
-    /// An honest node could not restart: its WAL did not recover.
-    case walUnrecoverable(node: Int, reason: String)
-    /// An honest node was reported for misbehaviour, or reported evidence did not verify.
-    case falseEvidence(node: Int, evidence: String)
-    /// After the network healed, honest nodes did not decide `heightsAfterHeal` more heights in time.
-    case noProgress(healedAt: String, target: Height, heights: [Height])
-    /// The run hit `eventsMax`.
-    case eventBudgetExhausted
-
-    public var description: String {
-        switch self {
-        case .agreement(let h, let n, let v, let e): "AGREEMENT violated at h\(h): node \(n) decided \(v), earlier \(e)"
-        case .validity(let h, let n): "VALIDITY violated at h\(h) by node \(n)"
-        case .doubleSign(let n, let a, let b, let at): "DOUBLE SIGN by honest node \(n) (in its \(at)): \(a) / \(b)"
-        case .walUnrecoverable(let n, let reason): "WAL UNRECOVERABLE at node \(n): \(reason)"
-        case .falseEvidence(let n, let e): "FALSE EVIDENCE from node \(n): \(e)"
-        case .noProgress(let at, let t, let hs): "NO PROGRESS after heal at \(at): target h\(t), heights \(hs)"
-        case .eventBudgetExhausted: "EVENT BUDGET exhausted"
-        }
-    }
-}
-
-/// Where an honest node's signature was seen by the double-sign check.
-public enum SignatureOutlet: String, Sendable, Equatable {
-    case wal
-    case broadcast
-    case send
-}
-
-/// The outcome of one run.
-public struct ConsensusSimulationReport: Sendable, CustomStringConvertible {
-    public let options: ConsensusSimulationOptions
-    public let violations: [SimulationViolation]
-    /// Heights decided by every honest node.
-    public let decidedHeights: Height
-    /// Packets handed to the network (broadcasts count once per recipient).
-    public let messagesSent: Int
-    public let events: Int
-    public let virtualTime: VirtualInstant
-    public let evidenceReported: Int
-    public let crashes: Int
-    public let signatureVerifications: Int
-    /// Restarts that found a torn last WAL record (and dropped it).
-    public let tornTails: Int
-    /// Restarts of rolled-back nodes from an older WAL.
-    public let rollbacks: Int
-    /// Double signatures by rolled-back nodes counted as faulty: the check saw them, and they are within f.
-    public let faultyDoubleSigns: Int
-    /// Packets honest replicas refused, by reason (shows which attacks reached which check).
-    public let rejections: [ConsensusError: Int]
-
-    /// No violation, and the faults stayed within f (beyond it a clean run promises nothing).
-    public var passed: Bool { violations.isEmpty && !options.faultBudgetExceeded }
-
-    public var description: String {
-        (passed ? "PASS " : "FAIL ") + options.description
-            + " | decided=\(decidedHeights) msgs=\(messagesSent) events=\(events) \(virtualTime) evidence=\(evidenceReported) crashes=\(crashes)"
-            + " tornTails=\(tornTails) rollbacks=\(rollbacks) faultyDoubleSigns=\(faultyDoubleSigns)"
-            + (options.faultBudgetExceeded ? "\n  FAULT BUDGET exceeded: \(options.faultyCount) faulty > f = \(options.faultsTolerated)" : "")
-            + violations.map { "\n  " + $0.description }.joined()
-    }
-}
-
 /// Runs n consensus replicas over the simulated network (TigerBeetle's VOPR applied to Tendermint): a safety phase
-/// with a faulty network, partitions, crashes and f Byzantine nodes, then a heal after which every honest node must
-/// decide `heightsAfterHeal` more heights. Agreement, validity, the double-sign guard and evidence are checked after
-/// every event.
+/// with a faulty network, partitions, crashes (which may tear a WAL append) and f faulty nodes (Byzantine, or honest
+/// with a WAL its host rolls back), then a heal after which every honest node must decide `heightsAfterHeal` more
+/// heights. The invariants (`ConsensusSimulation+Invariants.swift`) are checked after every event.
 public struct ConsensusSimulation {
     enum Timer {
         case consensus(Timeout)
@@ -364,61 +292,5 @@ public struct ConsensusSimulation {
             return true
         }
         return healedAt == nil && rng.chance(nodes[i].rolledBack ? options.rolledBackCrash : options.crash)
-    }
-
-    // MARK: Invariants
-
-    mutating func checkDecisions(node i: Int) {
-        let disk = nodes[i].disk
-        let first = nodes[i].decisionsChecked + 1
-        guard disk.lastDecided >= first else { return }
-        nodes[i].decisionsChecked = disk.lastDecided
-        for h in first...disk.lastDecided {
-            guard let c = disk.decisions[h] else { continue }
-            if !SimulatedValues.isValid(c.value, height: h) { violations.append(.validity(height: h, node: i)) }
-            if let earlier = decided[h] {
-                if earlier != c.value {
-                    violations.append(.agreement(height: h, node: i, value: c.value.description, earlier: earlier.description))
-                }
-            } else {
-                decided[h] = c.value
-            }
-        }
-    }
-
-    /// The double-sign check for a packet a non-Byzantine node sends (certificates and relayed messages are not its
-    /// signatures and are skipped).
-    mutating func checkSignature(_ packet: [UInt8], node i: Int, in outlet: SignatureOutlet) {
-        guard packet.count > 1, packet[1] != MessageKind.certificate.rawValue,
-            let m = try? SignedMessage.decode(packet[...])
-        else { return }
-        checkSignature(m, node: i, in: outlet)
-    }
-
-    /// Every message a non-Byzantine node signs — appended to its WAL, broadcast or sent to one peer — is compared
-    /// with the first one it signed for that (height, round, step), across restarts. A rolled-back node counted as
-    /// faulty is expected to sign twice: that is counted (`faultyDoubleSigns`), not a violation.
-    mutating func checkSignature(_ m: SignedMessage, node i: Int, in outlet: SignatureOutlet) {
-        guard m.signer == nodes[i].signer.key else { return }
-        let key = SignKey(signer: m.signer, height: m.message.height, round: m.message.round, step: m.message.step)
-        guard let earlier = honestSignatures[key] else {
-            honestSignatures[key] = m
-            return
-        }
-        guard earlier.message != m.message, doubleSignsReported.insert(key).inserted else { return }
-        if isHonest(i) {
-            violations.append(.doubleSign(node: i, first: earlier.description, second: m.description, seenIn: outlet))
-        } else {
-            faultyDoubleSigns += 1
-        }
-    }
-
-    mutating func checkEvidence(_ e: Misbehaviour, node i: Int) {
-        evidenceReported += 1
-        let verifies = (try? e.verify(validators: validators, scheduler: configuration.scheduler, with: verifier)) != nil
-        let offender = keyIndex[e.offender]
-        if !verifies || offender.map(isHonest) ?? true {
-            violations.append(.falseEvidence(node: i, evidence: e.description))
-        }
     }
 }
