@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), logging]),
 
         // Layer 3: the node (consensus with the shard application over the attested mesh, sealed persistence).
-        .target(name: "Node", dependencies: ["API", "Shard", "Consensus", "MPC", "Enclave", "Network", "Secp256k1", logging]),
+        .target(name: "Node", dependencies: ["API", "Shard", "Bitcoin", "Consensus", "MPC", "Enclave", "Network", "Secp256k1", logging]),
 
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
