@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
-        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix]),
+        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", "TestSupport", nioCore, nioPosix]),
         // Coverage-guided fuzz targets (Targets/, also compiled into the libFuzzer binary by scripts/fuzz/build) and the
         // replay of their seeds and saved crash inputs (Fuzz/regressions).
         .testTarget(
