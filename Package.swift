@@ -80,7 +80,7 @@ let package = Package(
         .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), logging]),
 
         // Layer 3: the node (consensus with the shard application over the attested mesh, sealed persistence).
-        .target(name: "Node", dependencies: ["API", "Shard", "Consensus", "MPC", "Enclave", "Network", "Secp256k1", logging]),
+        .target(name: "Node", dependencies: ["API", "Shard", "Bitcoin", "Consensus", "MPC", "Enclave", "Network", "Secp256k1", logging]),
 
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Secp256k1", "SimulationKit", crypto, nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
-        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix]),
+        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", "TestSupport", nioCore, nioPosix]),
         // Coverage-guided fuzz targets (Targets/, also compiled into the libFuzzer binary by scripts/fuzz/build) and the
         // replay of their seeds and saved crash inputs (Fuzz/regressions).
         .testTarget(

@@ -15,6 +15,10 @@ import Testing
 /// At most as many such tests run at once as the machine has cores (the others wait, without holding a thread), so
 /// fifty parameterized cases do not become fifty runnable threads that crowd out the pool.
 public struct DedicatedThreadTrait: TestTrait, SuiteTrait, TestScoping {
+    /// CPU-bound tests take a turn at the gate (one per core); tests that mostly block waiting on a child process
+    /// do not, or they would queue behind a ten-minute swarm for no gain.
+    public let sharesCores: Bool
+
     public var isRecursive: Bool { true }
 
     public func provideScope(for test: Test, testCase: Test.Case?,
@@ -24,7 +28,7 @@ public struct DedicatedThreadTrait: TestTrait, SuiteTrait, TestScoping {
             try await function()
             return
         }
-        await DedicatedThreadGate.shared.enter()
+        if sharesCores { await DedicatedThreadGate.shared.enter() }
         let executor = DedicatedThreadExecutor(name: "test \(test.name)")
         let outcome: Result<Void, any Error>
         do {
@@ -34,14 +38,18 @@ public struct DedicatedThreadTrait: TestTrait, SuiteTrait, TestScoping {
             outcome = .failure(error)
         }
         executor.finish()
-        await DedicatedThreadGate.shared.leave()
+        if sharesCores { await DedicatedThreadGate.shared.leave() }
         try outcome.get()
     }
 }
 
 extension Trait where Self == DedicatedThreadTrait {
     /// Run each test case on its own thread, off the cooperative pool (see `DedicatedThreadTrait`).
-    public static var dedicatedThread: Self { DedicatedThreadTrait() }
+    public static var dedicatedThread: Self { DedicatedThreadTrait(sharesCores: true) }
+
+    /// Run each test case on its own thread because it blocks (waits on child processes with synchronous calls);
+    /// not counted against the per-core limit of `.dedicatedThread`.
+    public static var dedicatedThreadForBlockingWaits: Self { DedicatedThreadTrait(sharesCores: false) }
 }
 
 /// Admits at most `capacity` dedicated-thread tests at a time, first come first served.

@@ -116,7 +116,8 @@ import TestSupport
         #expect(Self.big(Scalar(reducing: [UInt8](repeating: 0xFF, count: 32))) == max - Self.order)
     }
 
-    @Test func selectIsAChoiceWithoutBranches() {
+    /// Values only: whether `select` compiles to branch-free code is not something a unit test can see.
+    @Test func selectPicksTheSecondValueWhenTheFlagIsSet() {
         let a = Scalar(7), b = Scalar(9)
         #expect(Scalar.select(a, b, if: false) == a)
         #expect(Scalar.select(a, b, if: true) == b)

@@ -31,3 +31,9 @@ import TestSupport
 /// `Thread.current` is unavailable in async code; a synchronous function may read it.
 private func onDedicatedThread() -> Bool { DedicatedThreadExecutor.isCurrentThreadDedicated }
 
+
+@Suite(.dedicatedThreadForBlockingWaits) struct BlockingWaitsTraitTests {
+    @Test func aBlockingTestAlsoGetsItsOwnThread() {
+        #expect(DedicatedThreadExecutor.isCurrentThreadDedicated)
+    }
+}
