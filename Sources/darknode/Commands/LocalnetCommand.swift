@@ -132,7 +132,7 @@ struct LocalnetCommand: AsyncParsableCommand {
         process.arguments = ["run", "--data-dir", root + "/node-\(i)"]
         // The members stop however this process ends: Ctrl-C and SIGTERM through `stopAll`, a SIGKILL because each
         // member notices it was re-parented.
-        process.environment = ProcessInfo.processInfo.environment.merging([RunCommand.stopWithParentVariable: "1"]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging([RunCommand.stopWithParentVariable: "\(getpid())"]) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")

@@ -69,6 +69,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Set to "1" by a supervisor whose death should stop this node.
+    /// Set by a supervisor (`darknode localnet`) to its own pid: the node stops when its parent is no longer that process.
     static let stopWithParentVariable = "DARKNODE_STOP_WITH_PARENT"
 
     static func peerID(_ text: String) -> PeerID? {
@@ -94,6 +95,9 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         // A closed standard output (a supervisor gone) must give EPIPE on write, not kill the node mid-effect.
         signal(SIGPIPE, SIG_IGN)
+        // Watched from the first line: a supervisor can die while the node is still starting up.
+        let supervisor = SupervisorWatch(environment: ProcessInfo.processInfo.environment)
+        supervisor?.start()
         var logger = Logger(label: "darknode.run")
         logger.logLevel = .notice
         let settings: NodeSettings
@@ -175,21 +179,9 @@ struct RunCommand: AsyncParsableCommand {
                                                              logger: logger)
         serviceConfiguration.maximumGracefulShutdownDuration = .seconds(10)
         let serviceGroup = ServiceGroup(configuration: serviceConfiguration)
-        // A node started by a supervisor (`darknode localnet`) stops when the supervisor dies, even by SIGKILL, so
-        // no orphan keeps its ports: it notices being re-parented.
-        let parentWatch: Task<Void, Never>? = ProcessInfo.processInfo.environment[Self.stopWithParentVariable] == "1"
-            ? Task {
-                let parent = getppid()
-                while (try? await Task.sleep(for: .milliseconds(250))) != nil {
-                    if getppid() != parent {
-                        emitJSONLine(["event": "parent-exited"])
-                        await serviceGroup.triggerGracefulShutdown()
-                        return
-                    }
-                }
-            } : nil
+        supervisor?.attach(serviceGroup)
         try await serviceGroup.run()
-        parentWatch?.cancel()
+        supervisor?.stop()
         try await group.shutdownGracefully()
     }
 }
@@ -303,5 +295,48 @@ extension ShardEvent {
         case .misbehaviourRecorded(let offender, let height): "misbehaviour offender=\(Hex.encode(offender)) height=\(height)"
         case .mpcBroadcast(let m): "mpc session=\(Hex.encode(m.session.prefix(6))) sender=\(m.sender) round=\(m.round) bytes=\(m.payload.count)"
         }
+    }
+}
+
+/// A node started by a supervisor (`darknode localnet`) stops when the supervisor dies, even by SIGKILL, so no orphan
+/// keeps its ports. The supervisor names itself (its pid in `DARKNODE_STOP_WITH_PARENT`) rather than the node
+/// taking whichever parent it sees: a supervisor that dies during the node's start-up has already handed the node to
+/// init by the time the node could look. Before the service group runs there is nothing to stop gracefully — the
+/// store is crash-safe, as after SIGKILL — so the process exits at once; afterwards it shuts down gracefully.
+final class SupervisorWatch: @unchecked Sendable {
+    private let supervisor: pid_t
+    private let lock = NSLock()
+    private var serviceGroup: ServiceGroup?  // guarded by lock
+    private var task: Task<Void, Never>?  // guarded by lock
+
+    init?(environment: [String: String]) {
+        guard let value = environment[RunCommand.stopWithParentVariable], let pid = pid_t(value), pid > 1 else { return nil }
+        supervisor = pid
+    }
+
+    func start() {
+        let watch = Task { [self] in
+            repeat {
+                if getppid() != supervisor {
+                    supervisorGone()
+                    return
+                }
+            } while (try? await Task.sleep(for: .milliseconds(250))) != nil
+        }
+        lock.withLock { task = watch }
+    }
+
+    func attach(_ group: ServiceGroup) {
+        lock.withLock { serviceGroup = group }
+    }
+
+    func stop() {
+        lock.withLock { task }?.cancel()
+    }
+
+    private func supervisorGone() {
+        emitJSONLine(["event": "parent-exited"])
+        guard let group = lock.withLock({ serviceGroup }) else { _exit(0) }
+        Task { await group.triggerGracefulShutdown() }
     }
 }
