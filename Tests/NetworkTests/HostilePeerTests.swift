@@ -144,7 +144,7 @@ import WireCodec
         let content = Self.randomBytes(100)
         let hash = BitcoinHash.sha256(content)
         try sendRaw(hostile, .gossipPush, hash: hash, to: victim.id)
-        _ = await eventually { victim.mesh.state.withLockedValue { $0.gossip.isPending(hash) } }
+        _ = await eventually { victim.mesh.core.withLockedValue { $0.state.gossip.isPending(hash) } }
         hostile.mesh.send(.gossipContent, payload: content, hash: hash, author: framed.id.bytes,
                           on: try hostile.mesh.channel(for: victim.id))
         #expect(await eventually { victim.log.messages.contains { $0.payload == content } }, "the content arrived")
@@ -192,10 +192,10 @@ import WireCodec
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         for _ in 0..<300 {
             let stranger = try PeerAddressRecord.make(identity: .generate(), host: "10.1.1.1", port: 1, timestampMilliseconds: now)
-            hostile.mesh.state.withLockedValue { $0.table.insert(stranger) }
+            hostile.mesh.core.withLockedValue { $0.state.addressBook.insert(stranger) }
         }
         try await hostile.mesh.connect(host: "127.0.0.1", port: victim.mesh.listenPort)
-        #expect(await eventually { victim.mesh.state.withLockedValue { $0.table.address(of: hostile.id) } != nil },
+        #expect(await eventually { victim.mesh.core.withLockedValue { $0.state.addressBook.address(of: hostile.id) } != nil },
                 "the first address message was read")
         let redirect = try PeerAddressRecord.make(identity: absent.key, host: "10.9.9.9", port: 9, timestampMilliseconds: now + 1)
         var list = Darknode_V1_PeerAddressList()
@@ -203,7 +203,7 @@ import WireCodec
         let before = received(victim, from: hostile.id)
         try sendRaw(hostile, .peerAddresses, payload: try list.serializedBytes(), to: victim.id)
         #expect(await eventually { received(victim, from: hostile.id) > before }, "the second address message arrived")
-        let table = victim.mesh.state.withLockedValue { $0.table }
+        let table = victim.mesh.core.withLockedValue { $0.state.addressBook }
         let admitted = Set(nodes.map(\.id))
         #expect(table.records.keys.allSatisfy { admitted.contains($0) }, "\(table.records.count) records")
         #expect(table.address(of: absent.id)?.host != "10.9.9.9", "the second address message was ignored")
