@@ -268,4 +268,43 @@ import WireCodec
         await victim.mesh.stop()
         try await group.shutdownGracefully()
     }
+
+    /// Goal: a peer removed from the admission set while the victim waits for its verdict byte is not installed
+    /// when the byte comes (before: the verdict handler installed whatever admission had allowed at the handshake,
+    /// so the peer stayed connected after the epoch change that removed it). Method: a raw client with an admitted
+    /// identity larger than the victim's (so it decides) completes the handshake; once the victim waits for the
+    /// verdict it loses admission, then the client sends "keep".
+    @Test func aPeerRemovedFromAdmissionBeforeItsVerdictIsNotInstalled() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let victimKey = PrivateKey.generate()
+        var hostileKey = PrivateKey.generate()
+        while !(PeerID(hostileKey.publicKey) > PeerID(victimKey.publicKey)) { hostileKey = .generate() }
+        let hostile = hostileKey
+        let victim = try await startMeshes(
+            count: 1, keys: [victimKey], admittedExtra: [PeerID(hostile.publicKey)], group: group)[0]
+        let authenticated = NIOLockedValueBox<EventLoopFuture<AuthenticatedPeer>?>(nil)
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                let future = UnattestedTestAuthenticator(identity: hostile, enabledForTesting: true)
+                    .authenticate(channel: channel, role: .dialer)
+                authenticated.withLockedValue { $0 = future }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .connect(host: "127.0.0.1", port: victim.mesh.listenPort).get()
+        _ = try await authenticated.withLockedValue { $0! }.get()
+        let waiting = await eventually {
+            victim.mesh.core.withLockedValue { core in
+                core.state.connections.values.contains { if case .awaitingVerdict = $0.phase { true } else { false } }
+            }
+        }
+        #expect(waiting, "the victim waits for the verdict")
+        victim.mesh.updateAdmitted([victim.id])
+        try await channel.writeAndFlush(ByteBuffer(bytes: [ConnectionVerdict.keep]))
+        #expect(await eventually(20) { !channel.isActive }, "the victim closed the connection")
+        #expect(victim.mesh.connectedPeers.isEmpty)
+        #expect(victim.log.refusals.contains("identity not in the admission set"))
+        try? await channel.close()
+        await victim.mesh.stop()
+        try await group.shutdownGracefully()
+    }
 }

@@ -34,7 +34,7 @@ extension Mesh {
         configuration.authenticator.authenticate(channel: channel, role: role).whenComplete { [self] result in
             switch result {
             case .failure(let error):
-                logger.notice("handshake failed", metadata: ["error": "\(error)"])
+                // Logged with the refusal it is reported as (when the event buffer has room: anyone can cause it).
                 run(.authenticationFailed(id, reason: "\(error)"))
             case .success(let peer):
                 run(.authenticated(id, peer))
