@@ -21,7 +21,8 @@ typealias TestMeshState = MeshState<SeededRandom>
 /// Identity keys drawn from a seed, sorted by identity (the last one decides against every other).
 func seededKeys(_ count: Int, seed: UInt64) -> [PrivateKey] {
     var random = SeededRandom(seed: seed)
-    return (0..<count).map { _ in PrivateKey.generate(using: &random) }.sorted { PeerID($0.publicKey) < PeerID($1.publicKey) }
+    let keys = (0..<count).map { _ in PrivateKey.generate(using: &random) }
+    return keys.map { ($0, PeerID($0.publicKey)) }.sorted { $0.1 < $1.1 }.map(\.0)
 }
 
 func authenticatedPeer(_ key: PrivateKey) -> AuthenticatedPeer {
@@ -71,7 +72,8 @@ struct MeshSimulation {
     }
 
     var nodes: [TestMeshState]
-    let keys: [PrivateKey]
+    /// What each node's handshake proves (derived once: key derivation is the slow part of a run).
+    let peers: [AuthenticatedPeer]
     var random: SeededRandom
     var now: ContinuousClock.Instant
     private var lastID: UInt64 = 0
@@ -80,10 +82,16 @@ struct MeshSimulation {
     private var queues: [End: [MeshInput]] = [:]
 
     init(keys: [PrivateKey], seed: UInt64, now: ContinuousClock.Instant, limits: NetworkLimits = NetworkLimits()) {
-        self.keys = keys
+        let peers = keys.map(authenticatedPeer)
+        let ids = Set(peers.map(\.identity))
+        self.peers = peers
         self.now = now
         random = SeededRandom(seed: seed)
-        nodes = keys.enumerated().map { i, key in makeState(key, admitted: keys, limits: limits, now: now, seed: seed &+ UInt64(i)) }
+        nodes = peers.enumerated().map { i, peer in
+            TestMeshState(
+                identity: peer.identity, limits: limits, admitted: ids, reattestsPeers: false, answersChallenges: true,
+                now: now, random: SeededRandom(seed: seed &+ UInt64(i)))
+        }
     }
 
     private mutating func newID() -> ConnectionID {
@@ -117,8 +125,10 @@ struct MeshSimulation {
         return true
     }
 
+    /// Delivers until nothing is queued (or `maximumSteps`, so a livelock shows as a failed `isQuiet`).
     mutating func drain(maximumSteps: Int = 100_000) {
-        for _ in 0..<maximumSteps where step() {}
+        var steps = 0
+        while steps < maximumSteps, step() { steps += 1 }
     }
 
     private mutating func deliver(_ input: MeshInput, to end: End) { queues[end, default: []].append(input) }
@@ -137,7 +147,7 @@ struct MeshSimulation {
             switch action {
             case .authenticate:
                 // The handshake proves the identity at the other end.
-                if let other = remote[end] { deliver(.authenticated(id, authenticatedPeer(keys[other.node])), to: end) }
+                if let other = remote[end] { deliver(.authenticated(id, peers[other.node]), to: end) }
             case .sendVerdict(_, let keep):
                 if let other = remote[end] { deliver(.verdict(other.connection, keep: keep), to: other) }
             case .close, .closeAsDuplicate:

@@ -23,8 +23,8 @@ import WireCodec
             sim.drain()
             #expect(sim.isQuiet)
             let (a, b) = (sim.nodes[0], sim.nodes[1])
-            let atA = a.connection(to: PeerID(keys[1].publicKey))
-            let atB = b.connection(to: PeerID(keys[0].publicKey))
+            let atA = a.connection(to: sim.peers[1].identity)
+            let atB = b.connection(to: sim.peers[0].identity)
             guard let atA, let atB else {
                 Issue.record("seed \(seed): no connection survived (\(atA as Any), \(atB as Any))")
                 continue
@@ -160,7 +160,7 @@ import WireCodec
         #expect(state.tick(now: answered + interval - .milliseconds(1)).sent(.attestationChallenge).isEmpty)
         let second = state.tick(now: answered + interval).sent(.attestationChallenge)
         #expect(second.count == 1)
-        #expect([UInt8](second.first?.1.payload ?? []) != nonce, "a fresh nonce")
+        #expect(second.first.map { [UInt8]($0.1.payload) } != nonce, "a fresh nonce")
         let deadline = answered + interval + .milliseconds(limits.reattestationTimeoutMilliseconds)
         #expect(state.tick(now: deadline).closed.isEmpty)
         let late = state.tick(now: deadline + .milliseconds(1))
@@ -196,6 +196,7 @@ import WireCodec
     /// dials and cuts each, interleaved with deliveries, then drained.
     @Test func connectionChurnConvergesToOneAgreedConnectionPerPair() {
         let keys = seededKeys(4, seed: 17)
+        var connectedPairs = 0
         for seed in 0..<40 as Range<UInt64> {
             var sim = MeshSimulation(keys: keys, seed: seed &* 7919, now: start)
             for _ in 0..<60 {
@@ -214,8 +215,8 @@ import WireCodec
             for i in 0..<4 {
                 #expect(sim.nodes[i].handshakes.inProgress == 0, "seed \(seed): node \(i) handshake slots released")
                 for j in 0..<4 where i != j {
-                    let here = sim.nodes[i].connection(to: PeerID(keys[j].publicKey))
-                    let there = sim.nodes[j].connection(to: PeerID(keys[i].publicKey))
+                    let here = sim.nodes[i].connection(to: sim.peers[j].identity)
+                    let there = sim.nodes[j].connection(to: sim.peers[i].identity)
                     #expect((here == nil) == (there == nil), "seed \(seed): \(i)-\(j) agree on being connected")
                     if let here, let there {
                         #expect(sim.remote[.init(node: i, connection: here)] == .init(node: j, connection: there),
@@ -225,7 +226,9 @@ import WireCodec
                 #expect(sim.nodes[i].connections.count == sim.nodes[i].connectedPeers.count, "seed \(seed): node \(i) tracks only installed connections")
             }
             #expect(sim.openEnds.count == sim.nodes.map(\.connectedPeers.count).reduce(0, +), "seed \(seed): no connection left open unused")
+            connectedPairs += sim.openEnds.count / 2
         }
+        #expect(connectedPairs > 40, "the churn left connections standing: \(connectedPairs) pairs over 40 runs")
     }
 
     private func response(nonce: [UInt8]) -> Darknode_V1_Envelope {
