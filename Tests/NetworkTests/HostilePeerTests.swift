@@ -273,7 +273,9 @@ import WireCodec
     /// when the byte comes (before: the verdict handler installed whatever admission had allowed at the handshake,
     /// so the peer stayed connected after the epoch change that removed it). Method: a raw client with an admitted
     /// identity larger than the victim's (so it decides) completes the handshake; once the victim waits for the
-    /// verdict it loses admission, then the client sends "keep".
+    /// verdict it loses admission, then the client sends "keep". On the old code (with a 500 ms pause standing in
+    /// for the wait, which it could not observe) the victim reported no refusal and held the connection until the
+    /// liveness timeout closed it 15 s later.
     @Test func aPeerRemovedFromAdmissionBeforeItsVerdictIsNotInstalled() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let victimKey = PrivateKey.generate()
@@ -303,6 +305,8 @@ import WireCodec
         #expect(await eventually(20) { !channel.isActive }, "the victim closed the connection")
         #expect(victim.mesh.connectedPeers.isEmpty)
         #expect(victim.log.refusals.contains("identity not in the admission set"))
+        let connected = victim.log.events.withLockedValue { $0.filter { if case .connected = $0 { true } else { false } } }
+        #expect(connected.isEmpty, "the removed peer was never reported connected")
         try? await channel.close()
         await victim.mesh.stop()
         try await group.shutdownGracefully()
