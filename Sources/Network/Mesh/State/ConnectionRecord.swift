@@ -20,10 +20,6 @@ struct ConnectionRecord: Sendable {
     var peer: AuthenticatedPeer?
     /// Bytes written and not yet flushed to the socket (see `NetworkLimits.outboundQueueBytesPerPeer`).
     var outboundBytes = 0
-
-    var health: PeerHealth? {
-        if case .installed(let health) = phase { health } else { nil }
-    }
 }
 
 /// What the state tracks about an installed peer: rate limits, liveness and re-attestation.
@@ -112,7 +108,7 @@ extension MeshEvent {
 }
 
 extension Darknode_V1_Envelope {
-    /// An envelope of ours; `author` defaults to our identity (gossip we relay keeps its original one).
+    /// An envelope as the mesh sends it; `author` is our identity except for gossip we relay (it keeps the original).
     static func mesh(
         _ kind: Darknode_V1_MessageKind, payload: [UInt8], topic: String = "", session: [UInt8] = [],
         hash: [UInt8] = [], author: [UInt8]

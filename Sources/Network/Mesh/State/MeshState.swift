@@ -84,7 +84,6 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
     var connectedPeers: [AuthenticatedPeer] { current.values.compactMap { connections[$0]?.peer } }
     var readsPaused: Bool { events.readsPaused }
     func connection(to peer: PeerID) -> ConnectionID? { current[peer] }
-    var installed: [(peer: PeerID, id: ConnectionID)] { current.map { ($0.key, $0.value) } }
 
     // MARK: Helpers shared by the concerns
 
