@@ -55,6 +55,9 @@ public struct NetworkLimits: Sendable {
     /// (so a partition is noticed and the reconnect loop can redial once it heals).
     public var livenessIntervalMilliseconds: Int64 = 5_000
     public var livenessTimeoutMilliseconds: Int64 = 10_000
+    /// Period of the mesh's timer (redials, liveness, re-attestation, verdict waits and late pulls are checked
+    /// on each tick): the granularity of every time limit above.
+    public var timerResolutionMilliseconds: Int64 = 20
     /// Signed address records older than this are ignored.
     public var addressRecordMaximumAgeMilliseconds: UInt64 = 24 * 3_600_000
 

@@ -144,7 +144,7 @@ import WireCodec
         let content = Self.randomBytes(100)
         let hash = BitcoinHash.sha256(content)
         try sendRaw(hostile, .gossipPush, hash: hash, to: victim.id)
-        _ = await eventually { victim.mesh.state.withLockedValue { $0.gossip.isPending(hash) } }
+        _ = await eventually { victim.mesh.core.withLockedValue { $0.state.gossip.isPending(hash) } }
         hostile.mesh.send(.gossipContent, payload: content, hash: hash, author: framed.id.bytes,
                           on: try hostile.mesh.channel(for: victim.id))
         #expect(await eventually { victim.log.messages.contains { $0.payload == content } }, "the content arrived")
@@ -192,10 +192,10 @@ import WireCodec
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         for _ in 0..<300 {
             let stranger = try PeerAddressRecord.make(identity: .generate(), host: "10.1.1.1", port: 1, timestampMilliseconds: now)
-            hostile.mesh.state.withLockedValue { $0.table.insert(stranger) }
+            hostile.mesh.core.withLockedValue { $0.state.addressBook.insert(stranger) }
         }
         try await hostile.mesh.connect(host: "127.0.0.1", port: victim.mesh.listenPort)
-        #expect(await eventually { victim.mesh.state.withLockedValue { $0.table.address(of: hostile.id) } != nil },
+        #expect(await eventually { victim.mesh.core.withLockedValue { $0.state.addressBook.address(of: hostile.id) } != nil },
                 "the first address message was read")
         let redirect = try PeerAddressRecord.make(identity: absent.key, host: "10.9.9.9", port: 9, timestampMilliseconds: now + 1)
         var list = Darknode_V1_PeerAddressList()
@@ -203,7 +203,7 @@ import WireCodec
         let before = received(victim, from: hostile.id)
         try sendRaw(hostile, .peerAddresses, payload: try list.serializedBytes(), to: victim.id)
         #expect(await eventually { received(victim, from: hostile.id) > before }, "the second address message arrived")
-        let table = victim.mesh.state.withLockedValue { $0.table }
+        let table = victim.mesh.core.withLockedValue { $0.state.addressBook }
         let admitted = Set(nodes.map(\.id))
         #expect(table.records.keys.allSatisfy { admitted.contains($0) }, "\(table.records.count) records")
         #expect(table.address(of: absent.id)?.host != "10.9.9.9", "the second address message was ignored")
@@ -264,6 +264,49 @@ import WireCodec
         let peer = try await authenticated.withLockedValue { $0! }.get()
         #expect(peer.identity == victim.id)
         #expect(await eventually(20) { !channel.isActive }, "the victim closed the undecided connection")
+        try? await channel.close()
+        await victim.mesh.stop()
+        try await group.shutdownGracefully()
+    }
+
+    /// Goal: a peer removed from the admission set while the victim waits for its verdict byte is not installed
+    /// when the byte comes (before: the verdict handler installed whatever admission had allowed at the handshake,
+    /// so the peer stayed connected after the epoch change that removed it). Method: a raw client with an admitted
+    /// identity larger than the victim's (so it decides) completes the handshake; once the victim waits for the
+    /// verdict it loses admission, then the client sends "keep". On the old code (with a 500 ms pause standing in
+    /// for the wait, which it could not observe) the victim reported no refusal and held the connection until the
+    /// liveness timeout closed it 15 s later.
+    @Test func aPeerRemovedFromAdmissionBeforeItsVerdictIsNotInstalled() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let victimKey = PrivateKey.generate()
+        var hostileKey = PrivateKey.generate()
+        while !(PeerID(hostileKey.publicKey) > PeerID(victimKey.publicKey)) { hostileKey = .generate() }
+        let hostile = hostileKey
+        let victim = try await startMeshes(
+            count: 1, keys: [victimKey], admittedExtra: [PeerID(hostile.publicKey)], group: group)[0]
+        let authenticated = NIOLockedValueBox<EventLoopFuture<AuthenticatedPeer>?>(nil)
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in
+                let future = UnattestedTestAuthenticator(identity: hostile, enabledForTesting: true)
+                    .authenticate(channel: channel, role: .dialer)
+                authenticated.withLockedValue { $0 = future }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .connect(host: "127.0.0.1", port: victim.mesh.listenPort).get()
+        _ = try await authenticated.withLockedValue { $0! }.get()
+        let waiting = await eventually {
+            victim.mesh.core.withLockedValue { core in
+                core.state.connections.values.contains { if case .awaitingVerdict = $0.phase { true } else { false } }
+            }
+        }
+        #expect(waiting, "the victim waits for the verdict")
+        victim.mesh.updateAdmitted([victim.id])
+        try await channel.writeAndFlush(ByteBuffer(bytes: [ConnectionVerdict.keep]))
+        #expect(await eventually(20) { !channel.isActive }, "the victim closed the connection")
+        #expect(victim.mesh.connectedPeers.isEmpty)
+        #expect(victim.log.refusals.contains("identity not in the admission set"))
+        let connected = victim.log.events.withLockedValue { $0.filter { if case .connected = $0 { true } else { false } } }
+        #expect(connected.isEmpty, "the removed peer was never reported connected")
         try? await channel.close()
         await victim.mesh.stop()
         try await group.shutdownGracefully()

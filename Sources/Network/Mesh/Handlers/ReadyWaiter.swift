@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Fired down the pipeline once a connection is admitted.
+/// Fired down the pipeline once a connection is admitted (or lost the tie-break to `peer`'s installed one).
 struct MeshReady {
     let peer: AuthenticatedPeer
 }
@@ -8,19 +8,12 @@ struct MeshReady {
 /// Completes a `connect` call when the connection is admitted, or fails it when the channel closes first.
 final class ReadyWaiter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
-    let promise: EventLoopPromise<AuthenticatedPeer>
-    var completed = false
-    init(promise: EventLoopPromise<AuthenticatedPeer>) { self.promise = promise }
-
-    func complete(_ result: Result<AuthenticatedPeer, any Error>) {
-        guard !completed else { return }
-        completed = true
-        promise.completeWith(result)
-    }
+    let ready: OneShot<AuthenticatedPeer>
+    init(ready: OneShot<AuthenticatedPeer>) { self.ready = ready }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let ready = event as? MeshReady {
-            complete(.success(ready.peer))
+        if let event = event as? MeshReady {
+            ready.succeed(event.peer)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
             return
         }
@@ -28,11 +21,9 @@ final class ReadyWaiter: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        complete(.failure(AuthenticationError.closed))
+        ready.fail(AuthenticationError.closed)
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        complete(.failure(AuthenticationError.closed))
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { ready.fail(AuthenticationError.closed) }
 }

@@ -1,0 +1,241 @@
+import Foundation
+import Secp256k1
+import Testing
+import WireCodec
+
+@testable import Network
+
+/// The mesh's pure state, driven by hand: made-up instants, seeded randomness, no sockets.
+@Suite struct MeshStateTests {
+    let start = ContinuousClock.now
+
+    /// Goal: when two nodes dial each other at once, exactly one connection survives and both sides keep the
+    /// same one, whatever order the handshakes, verdict bytes and closes arrive in. Method: 300 seeded
+    /// interleavings of two simultaneous dials (and a third, late one) between two states.
+    @Test func simultaneousDialsLeaveTheSameSingleConnectionOnBothSides() {
+        let keys = seededKeys(2, seed: 7)
+        for seed in 0..<300 as Range<UInt64> {
+            var sim = MeshSimulation(keys: keys, seed: seed, now: start)
+            sim.dial(0, 1)
+            sim.dial(1, 0)
+            for _ in 0..<Int(seed % 5) { sim.step() }
+            sim.dial(0, 1)
+            sim.drain()
+            #expect(sim.isQuiet)
+            let (a, b) = (sim.nodes[0], sim.nodes[1])
+            let atA = a.connection(to: sim.peers[1].identity)
+            let atB = b.connection(to: sim.peers[0].identity)
+            guard let atA, let atB else {
+                Issue.record("seed \(seed): no connection survived (\(atA as Any), \(atB as Any))")
+                continue
+            }
+            #expect(sim.remote[.init(node: 0, connection: atA)] == .init(node: 1, connection: atB), "seed \(seed): the same connection")
+            #expect(sim.openEnds.count == 2, "seed \(seed): one TCP connection left open, \(sim.openEnds.count / 2) are")
+            #expect(a.connections.count == 1 && b.connections.count == 1, "seed \(seed): nothing else tracked")
+        }
+    }
+
+    /// Goal: admission is checked again when the verdict installs a connection (the set can change between the
+    /// handshake and the verdict byte). Before: the verdict handler installed whatever had been admitted at the
+    /// handshake (see `aPeerRemovedFromAdmissionBeforeItsVerdictIsNotInstalled` for the same attack over TCP).
+    @Test func admissionRevokedBetweenHandshakeAndInstallIsRefused() {
+        let keys = seededKeys(2, seed: 11)
+        let (small, large) = (keys[0], keys[1])  // `large` decides
+        var state = makeState(small, admitted: keys, now: start)
+        let id = ConnectionID(raw: 1)
+        _ = state.handle(.outboundOpened(id, target: nil), now: start)
+        let waiting = state.handle(.authenticated(id, authenticatedPeer(large)), now: start)
+        #expect(waiting.contains { if case .awaitVerdict(id) = $0 { true } else { false } })
+        _ = state.handle(.admissionChanged([PeerID(small.publicKey)]), now: start)
+        let actions = state.handle(.verdict(id, keep: true), now: start)
+        #expect(actions.installed.isEmpty)
+        #expect(actions.closed == [id])
+        #expect(actions.events.compactMap(\.refusal) == ["identity not in the admission set"])
+        #expect(state.connectedPeers.isEmpty)
+        #expect(state.connections.isEmpty)
+    }
+
+    /// Goal: on the deciding side, admission and the keep decision are one step, and a later change evicts.
+    @Test func theDecidersInstallIsEvictedByALaterAdmissionChange() {
+        let keys = seededKeys(2, seed: 12)
+        var state = makeState(keys[1], admitted: keys, now: start)
+        let id = ConnectionID(raw: 1)
+        _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
+        let actions = state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start)
+        #expect(actions.verdicts.map(\.1) == [true])
+        #expect(actions.installed == [id])
+        let change = state.handle(.admissionChanged([PeerID(keys[1].publicKey)]), now: start)
+        #expect(change.events.compactMap(\.eviction) == ["no longer in the admission set"])
+        #expect(change.closed == [id])
+    }
+
+    /// Goal: a dial whose connection the decider dropped as a duplicate keeps (and grows) its back-off, so the
+    /// peer is not redialled at once when the surviving connection ends; a connection that lasted
+    /// `reconnectMaximumMilliseconds` clears it.
+    @Test func backOffIsKeptAfterADroppedDuplicateAndDecaysOnceConnected() throws {
+        let keys = seededKeys(2, seed: 13)
+        let (me, peer) = (keys[0], keys[1])  // we dial (smaller identity), the peer decides
+        let peerID = PeerID(peer.publicKey)
+        var state = makeState(me, admitted: keys, now: start)
+        let record = try PeerAddressRecord.make(identity: peer, host: "10.0.0.2", port: 4000, timestampMilliseconds: 1)
+        state.addressesVerified([record], on: ConnectionID(raw: 99))
+        #expect(state.tick(now: start).dials == [.peer(peerID)])
+        // The peer's own dial reaches us first and is installed.
+        let inbound = ConnectionID(raw: 1)
+        _ = state.handle(.inboundOpened(inbound, source: "10.0.0.2"), now: start)
+        _ = state.handle(.authenticated(inbound, authenticatedPeer(peer)), now: start)
+        #expect(state.handle(.verdict(inbound, keep: true), now: start).installed == [inbound])
+        // Our dial completes and the peer drops it as a duplicate.
+        let outbound = ConnectionID(raw: 2)
+        _ = state.handle(.outboundOpened(outbound, target: .peer(peerID)), now: start)
+        _ = state.handle(.authenticated(outbound, authenticatedPeer(peer)), now: start)
+        let dropped = state.handle(.verdict(outbound, keep: false), now: start)
+        #expect(dropped.closed == [outbound])
+        let notBefore = try #require(state.planner.entries[.peer(peerID)]?.notBefore)
+        #expect(notBefore > start)
+        // The surviving connection ends at once: no immediate redial, one after the back-off.
+        let later = start + .milliseconds(1)
+        #expect(state.handle(.closed(inbound), now: later).events.compactMap(\.disconnection) == ["connection closed"])
+        #expect(state.tick(now: later).dials.isEmpty)
+        #expect(state.tick(now: notBefore).dials == [.peer(peerID)])
+        // This time it is installed and lasts: the back-off is forgotten.
+        let third = ConnectionID(raw: 3)
+        _ = state.handle(.outboundOpened(third, target: .peer(peerID)), now: notBefore)
+        _ = state.handle(.authenticated(third, authenticatedPeer(peer)), now: notBefore)
+        _ = state.handle(.verdict(third, keep: true), now: notBefore)
+        let settled = notBefore + .milliseconds(state.limits.reconnectMaximumMilliseconds)
+        _ = state.tick(now: settled)
+        #expect(state.planner.entries[.peer(peerID)] == nil)
+    }
+
+    /// Goal: a connection that ends soon after it was installed makes the next redial wait longer (flapping).
+    @Test func aFlappingPeerIsRedialledEverMoreSlowly() throws {
+        let keys = seededKeys(2, seed: 14)
+        let peerID = PeerID(keys[1].publicKey)
+        var limits = NetworkLimits()
+        limits.reconnectJitter = 0
+        var state = makeState(keys[0], admitted: keys, limits: limits, now: start)
+        let record = try PeerAddressRecord.make(identity: keys[1], host: "10.0.0.2", port: 4000, timestampMilliseconds: 1)
+        state.addressesVerified([record], on: ConnectionID(raw: 99))
+        var now = start
+        var delays: [Duration] = []
+        for n in 1...4 as ClosedRange<UInt64> {
+            #expect(state.tick(now: now).dials == [.peer(peerID)], "attempt \(n)")
+            let id = ConnectionID(raw: n)
+            _ = state.handle(.outboundOpened(id, target: .peer(peerID)), now: now)
+            _ = state.handle(.authenticated(id, authenticatedPeer(keys[1])), now: now)
+            _ = state.handle(.verdict(id, keep: true), now: now)
+            _ = state.handle(.closed(id), now: now + .milliseconds(10))
+            let next = try #require(state.planner.entries[.peer(peerID)]?.notBefore)
+            delays.append(next - (now + .milliseconds(10)))
+            now = next
+        }
+        #expect(delays == [100, 200, 400, 800].map { Duration.milliseconds($0) })
+    }
+
+    /// Goal: re-attestation runs on schedule: a challenge per interval, the next one scheduled from a passing
+    /// answer, an answer to another nonce ignored, and eviction when the deadline passes unanswered.
+    @Test func reattestationIsChallengedOnScheduleAndEvictsOnSilence() throws {
+        let keys = seededKeys(2, seed: 15)
+        var limits = NetworkLimits()
+        limits.livenessIntervalMilliseconds = 3_600_000
+        var state = makeState(keys[1], admitted: keys, limits: limits, reattests: true, now: start)
+        let id = ConnectionID(raw: 1)
+        _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
+        _ = state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start)
+        let interval = Duration.milliseconds(limits.reattestationIntervalMilliseconds)
+        #expect(state.tick(now: start + interval - .milliseconds(1)).sent(.attestationChallenge).isEmpty)
+        let first = state.tick(now: start + interval).sent(.attestationChallenge)
+        try #require(first.count == 1)
+        let nonce = [UInt8](first[0].1.payload)
+        #expect(nonce.count == 32)
+        state.written(first[0].1.queuedBytes, on: id)
+        // An answer to another nonce is not even checked; the right one is.
+        #expect(state.handle(.received(id, response(nonce: [UInt8](repeating: 7, count: 32))), now: start + interval).isEmpty)
+        let check = state.handle(.received(id, response(nonce: nonce)), now: start + interval)
+        #expect(check.contains { if case .checkAttestation(id, _, _, _, nonce) = $0 { true } else { false } })
+        let answered = start + interval + .seconds(1)
+        _ = state.handle(.attestationChecked(id, nonce: nonce, failure: nil), now: answered)
+        #expect(state.stats.reattestationsPassed == 1)
+        #expect(state.tick(now: answered + interval - .milliseconds(1)).sent(.attestationChallenge).isEmpty)
+        let second = state.tick(now: answered + interval).sent(.attestationChallenge)
+        #expect(second.count == 1)
+        #expect(second.first.map { [UInt8]($0.1.payload) } != nonce, "a fresh nonce")
+        let deadline = answered + interval + .milliseconds(limits.reattestationTimeoutMilliseconds)
+        #expect(state.tick(now: deadline).closed.isEmpty)
+        let late = state.tick(now: deadline + .milliseconds(1))
+        #expect(late.events.compactMap(\.eviction) == ["re-attestation: no answer before the deadline"])
+        #expect(late.closed == [id])
+    }
+
+    /// Goal: a silent peer is probed, then dropped as unresponsive; any traffic after the probe saves it.
+    @Test func aSilentPeerIsProbedThenEvicted() {
+        let keys = seededKeys(3, seed: 16)
+        var state = makeState(keys[2], admitted: keys, now: start)
+        let limits = state.limits
+        let (quiet, talking) = (ConnectionID(raw: 1), ConnectionID(raw: 2))
+        for (id, key) in [(quiet, keys[0]), (talking, keys[1])] {
+            _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
+            _ = state.handle(.authenticated(id, authenticatedPeer(key)), now: start)
+        }
+        let probeTime = start + .milliseconds(limits.livenessIntervalMilliseconds + 1)
+        let probes = state.tick(now: probeTime).sent(.ping)
+        #expect(Set(probes.map(\.0)) == [quiet, talking])
+        #expect(probes.allSatisfy { [UInt8]($0.1.payload) == [UInt8](repeating: 0, count: 8) }, "liveness nonce 0")
+        let pong = Darknode_V1_Envelope.mesh(.pong, payload: [UInt8](repeating: 0, count: 8), author: [])
+        #expect(state.handle(.received(talking, pong), now: probeTime + .seconds(1)).isEmpty)
+        let evictAt = probeTime + .milliseconds(limits.livenessTimeoutMilliseconds + 1)
+        let actions = state.tick(now: evictAt)
+        #expect(actions.events.compactMap(\.disconnection) == ["peer unresponsive"])
+        #expect(actions.closed == [quiet])
+        #expect(state.connectedPeers.map(\.identity) == [PeerID(keys[1].publicKey)])
+    }
+
+    /// Goal: connection churn (dials from both sides, cuts at random moments) never leaves the two ends of a
+    /// pair disagreeing, two connections for one pair, or stale records. Method: 40 seeds of 4 nodes, 60 random
+    /// dials and cuts each, interleaved with deliveries, then drained.
+    @Test func connectionChurnConvergesToOneAgreedConnectionPerPair() {
+        let keys = seededKeys(4, seed: 17)
+        var connectedPairs = 0
+        for seed in 0..<40 as Range<UInt64> {
+            var sim = MeshSimulation(keys: keys, seed: seed &* 7919, now: start)
+            for _ in 0..<60 {
+                let roll = sim.random.next() % 10
+                if roll < 6 {
+                    let a = Int(sim.random.next() % 4)
+                    let b = (a + 1 + Int(sim.random.next() % 3)) % 4
+                    sim.dial(a, b)
+                } else if roll < 8, !sim.openEnds.isEmpty {
+                    sim.cut(sim.openEnds[Int(sim.random.next() % UInt64(sim.openEnds.count))])
+                }
+                for _ in 0..<Int(sim.random.next() % 6) { sim.step() }
+            }
+            sim.drain()
+            #expect(sim.isQuiet)
+            for i in 0..<4 {
+                #expect(sim.nodes[i].handshakes.inProgress == 0, "seed \(seed): node \(i) handshake slots released")
+                for j in 0..<4 where i != j {
+                    let here = sim.nodes[i].connection(to: sim.peers[j].identity)
+                    let there = sim.nodes[j].connection(to: sim.peers[i].identity)
+                    #expect((here == nil) == (there == nil), "seed \(seed): \(i)-\(j) agree on being connected")
+                    if let here, let there {
+                        #expect(sim.remote[.init(node: i, connection: here)] == .init(node: j, connection: there),
+                                "seed \(seed): \(i)-\(j) keep the same connection")
+                    }
+                }
+                #expect(sim.nodes[i].connections.count == sim.nodes[i].connectedPeers.count, "seed \(seed): node \(i) tracks only installed connections")
+            }
+            #expect(sim.openEnds.count == sim.nodes.map(\.connectedPeers.count).reduce(0, +), "seed \(seed): no connection left open unused")
+            connectedPairs += sim.openEnds.count / 2
+        }
+        #expect(connectedPairs > 40, "the churn left connections standing: \(connectedPairs) pairs over 40 runs")
+    }
+
+    private func response(nonce: [UInt8]) -> Darknode_V1_Envelope {
+        var answer = Darknode_V1_AttestationResponse()
+        answer.nonce = Data(nonce)
+        answer.platform = "test"
+        answer.evidence = Data([1])
+        return .mesh(.attestationResponse, payload: (try? answer.serializedBytes()) ?? [], author: [])
+    }
+}
