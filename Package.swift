@@ -82,6 +82,8 @@ let package = Package(
             name: "darknode",
             dependencies: ["Secp256k1", "WireCodec", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "MPC", "Bitcoin", "Enclave", "Network", "SimulationSupport", "Shard", "Node", "API", argumentParser, logging, crypto,
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            // The fake-hardware process-test seam (FakeHardwareSeam) exists in debug builds only, never in releases.
+            swiftSettings: [.define("DARKNODE_TEST_SEAMS", .when(configuration: .debug))],
             plugins: ["BuildInfoPlugin"]
         ),
         .executableTarget(
