@@ -37,7 +37,7 @@ struct HardwareMeshProcessTests {
         let output: URL
         let errors: URL
 
-        init(_ arguments: [String], seam: String, logs: String) throws {
+        init(_ arguments: [String], seam: String? = nil, logs: String) throws {
             output = URL(fileURLWithPath: logs + ".jsonl")
             errors = URL(fileURLWithPath: logs + ".err")
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
@@ -45,7 +45,7 @@ struct HardwareMeshProcessTests {
             process.executableURL = AttestCLITests.darknode
             process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
-            environment["DARKNODE_TEST_FAKE_HARDWARE"] = seam
+            if let seam { environment["DARKNODE_TEST_FAKE_HARDWARE"] = seam }
             process.environment = environment
             process.standardOutput = try FileHandle(forWritingTo: output)
             process.standardError = try FileHandle(forWritingTo: errors)
