@@ -66,22 +66,25 @@ struct HardwareMeshProcessTests {
             let deadline = Date().addingTimeInterval(seconds)
             while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
             guard !process.isRunning else {
-                stop()
+                kill()
                 return nil
             }
             return process.terminationStatus
         }
 
-        /// SIGTERM, then SIGKILL if it is still running a few seconds later.
-        func stop() {
+        /// SIGTERM (a graceful stop), then SIGKILL if it is still running 10 s later.
+        func stop() async {
             guard process.isRunning else { return }
-            kill(process.processIdentifier, SIGTERM)
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning, Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            Foundation.kill(process.processIdentifier, SIGTERM)
+            if await exitStatus(within: 10) == nil { kill() }
         }
 
-        deinit { stop() }
+        /// SIGKILL without waiting (Foundation reaps the child): for cleanup paths that cannot await.
+        func kill() {
+            if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        }
+
+        deinit { kill() }
     }
 
     /// One node: its data directory, fake device tree, seam file and port.
@@ -144,7 +147,7 @@ struct HardwareMeshProcessTests {
         }
 
         let members = try mesh.map { try Child(["run", "--data-dir", $0.directory], seam: $0.seam, logs: root + "/\($0.name).run") }
-        defer { for member in members { member.stop() } }
+        defer { for member in members { member.kill() } }
         func latestStatus(_ child: Child) -> [String: Any]? { child.events("status").last }
         let meshed = await waitFor("each of the four nodes connected to three peers and re-attested them twice", seconds: 120) {
             members.allSatisfy { member in
@@ -165,7 +168,7 @@ struct HardwareMeshProcessTests {
 
         // The outsiders dial node 0, which refuses each with the policy's reason in its log.
         let outsiders = try nodes[4...].map { try Child(["run", "--data-dir", $0.directory], seam: $0.seam, logs: root + "/\($0.name).run") }
-        defer { for outsider in outsiders { outsider.stop() } }
+        defer { for outsider in outsiders { outsider.kill() } }
         // A refused handshake names no identity (the peer never proved one); the reasons name the evidence.
         for (outsider, reason) in zip(nodes[4...], [
             "DebugForbiddenPolicy: SEV-SNP guest policy allows debugging", "MeasurementPolicy: sgx measurement mrenclave=",
@@ -177,6 +180,7 @@ struct HardwareMeshProcessTests {
         }
         #expect(members[0].events("connected").allSatisfy { event in !nodes[4...].contains { $0.identity == event["identity"] as? String } })
         #expect(latestStatus(members[0])?["connected"] as? Int == 3)
+        for child in outsiders + members { await child.stop() }
     }
 
     // MARK: Files

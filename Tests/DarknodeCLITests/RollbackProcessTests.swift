@@ -39,13 +39,13 @@ struct RollbackProcessTests {
             try Child(["run", "--data-dir", root + "/node-\(i)", "--idle-block-interval-ms", "50"], logs: root + "/member-\(i)-\(label)")
         }
         var members = try (0..<4).map { try member($0, "first") }
-        defer { for m in members { m.stop() } }
+        defer { for m in members { m.kill() } }
         let first = members[0]
         try #require(await waitFor("member 0 deciding height 20", seconds: 120) { Self.decidedHeight(first) >= 20 })
 
         // The host's copy: taken while member 0 is stopped (a clean copy of an old but consistent directory).
-        first.stop()
-        try #require(await first.exitStatus(within: 30) != nil)
+        await first.stop()
+        try #require(!first.process.isRunning)
         let copiedAt = Self.decidedHeight(first)
         try FileManager.default.copyItem(atPath: root + "/node-0", toPath: root + "/node-0.copy")
 
@@ -58,8 +58,8 @@ struct RollbackProcessTests {
         #expect(restarted.events("fatal").isEmpty)
 
         // The host kills it and puts the old copy back.
-        kill(restarted.process.processIdentifier, SIGKILL)
-        _ = await restarted.exitStatus(within: 30)
+        restarted.kill()
+        try #require(await restarted.exitStatus(within: 30) != nil)
         try FileManager.default.removeItem(atPath: root + "/node-0")
         try FileManager.default.moveItem(atPath: root + "/node-0.copy", toPath: root + "/node-0")
 
@@ -70,5 +70,6 @@ struct RollbackProcessTests {
         let fatal = rolledBack.events("fatal").compactMap { $0["reason"] as? String }
         #expect(fatal.contains { $0.contains("rolled back") }, "log: \(rolledBack.standardOutput.suffix(1_500))")
         #expect(rolledBack.events("consensus-started").isEmpty, "consensus must not start on a rolled-back store")
+        for m in members { await m.stop() }
     }
 }
