@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), logging]),
 
         // Layer 3: the node (consensus with the shard application over the attested mesh, sealed persistence).
-        .target(name: "Node", dependencies: ["API", "Shard", "Consensus", "MPC", "Enclave", "Network", "Secp256k1", logging]),
+        .target(name: "Node", dependencies: ["API", "Shard", "Bitcoin", "Consensus", "MPC", "Enclave", "Network", "Secp256k1", logging]),
 
         // Layer 4: the command-line tool, and the benchmark harness.
         .executableTarget(
@@ -96,8 +96,9 @@ let package = Package(
         // Tests mirror modules.
         // Test-only helpers: where the shared test data is, and how to call the Python oracles.
         .target(name: "TestSupport"),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
-        .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", protobuf]),
+        .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", "TestSupport", protobuf]),
         .testTarget(name: "NetworkTests", dependencies: ["Network", "SecureChannel", "Enclave", "Attestation", "TestSupport", logging, "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(
             name: "MPCTests", dependencies: ["MPC", "Secp256k1", "SimulationSupport", "TestSupport"],
@@ -107,17 +108,17 @@ let package = Package(
         // Runs the built `darknode` executable as a subprocess (end-to-end `init` / `attest show` / `attest verify`).
         .testTarget(name: "DarknodeCLITests", dependencies: ["Attestation", "Secp256k1", "Bitcoin", "Shard", "TestSupport", crypto]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "Secp256k1", "TestSupport", "SimulationSupport", crypto, asn1, x509]),
-        .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", crypto, protobuf]),
+        .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", "TestSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Attestation", "Secp256k1", "SimulationSupport", nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
         .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
-        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix]),
+        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", "TestSupport", nioCore, nioPosix]),
         // Coverage-guided fuzz targets (Targets/, also compiled into the libFuzzer binary by scripts/fuzz/build) and the
         // replay of their seeds and saved crash inputs (Fuzz/regressions).
         .testTarget(
             name: "FuzzTargetTests",
             dependencies: ["Attestation", "SecureChannel", "Network", "Consensus", "MPC", "Bitcoin", "Shard", "API", "Secp256k1", "WireCodec", "TestSupport", crypto, protobuf]),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "SimulationSupport", "Secp256k1", "TestSupport"], swiftSettings: optimizedEvenInDebug),
     ],
     swiftLanguageModes: [.v6]
 )

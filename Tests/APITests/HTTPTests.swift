@@ -23,6 +23,9 @@ import FoundationNetworking
         var request = URLRequest(url: url)
         request.httpMethod = method
         if method == "POST" { request.httpBody = Data(body) }
+        // The server shares this process's cooperative pool with every other test running in parallel; on a loaded
+        // 2-core CI machine an answer can take far longer than URLSession's 60 s default (seen once). A hang still ends.
+        request.timeoutInterval = 300
         let (data, response) = try await URLSession.shared.data(for: request)
         let http = response as? HTTPURLResponse
         return (http?.statusCode ?? -1, http?.value(forHTTPHeaderField: "Content-Type"), Array(data))

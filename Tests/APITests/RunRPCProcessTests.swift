@@ -1,6 +1,7 @@
 import API
 import Foundation
 import Testing
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -40,10 +41,10 @@ struct RunRPCProcessTests {
         localnet.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: localnetOut))
         localnet.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try localnet.run()
-        defer { Self.stop(localnet) }
+        defer { ChildProcess.killNow(localnet) }
         // Complete once it parses (it is written before the node starts).
         try await waitFor(work + "/genesis.json", process: localnet) { (try? JSONParser.parse(Array($0.utf8))) != nil }
-        Self.stop(localnet)
+        await ChildProcess.stop(localnet)
         // Members localnet had already started (it prints each one's pid) stop with it; none may still hold node-0's
         // store when this test opens it.
         let members = ((try? String(contentsOfFile: localnetOut, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
@@ -61,7 +62,7 @@ struct RunRPCProcessTests {
         node.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         node.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try node.run()
-        defer { Self.stop(node) }
+        defer { ChildProcess.killNow(node) }
 
         let address = try await rpcAddress(in: outPath, node: node)
         let url = URL(string: "http://\(address)/")!
@@ -86,22 +87,9 @@ struct RunRPCProcessTests {
         let after = try await post(url, #"{"jsonrpc":"2.0","id":4,"method":"darknode_status"}"#)
         #expect(after["result"]?["mempoolTransactions"] == waiting, "refused submissions left the mempool as it was")
 
-        #expect(Self.stop(node), "the node did not stop on SIGTERM within 30 s")
+        #expect(await ChildProcess.stop(node), "the node did not stop on SIGTERM within 30 s")
         let lines = try String(contentsOfFile: outPath, encoding: .utf8)
         #expect(lines.contains(#""event":"stopping""#))
-    }
-
-    /// SIGTERM, then SIGKILL if the process has not exited within `seconds`; returns whether SIGTERM sufficed.
-    @discardableResult
-    static func stop(_ process: Process, seconds: Double = 30) -> Bool {
-        guard process.isRunning else { return true }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        let stopped = !process.isRunning
-        if !stopped { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return stopped
     }
 
     /// Waits until the file at `path` satisfies `done` (bounded, so a broken build fails instead of hanging).
@@ -132,6 +120,8 @@ struct RunRPCProcessTests {
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        // Generous, bounded: the node runs beside the whole parallel suite on a 2-core machine.
+        request.timeoutInterval = 300
         let (data, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         return try JSONParser.parse(Array(data))

@@ -1,12 +1,13 @@
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// The pieces written on swift-asn1 because swift-certificates lacks them: RSASSA-PSS certificates (AMD) and CRLs
 /// (Intel), plus the PCK SGX extension and the CBOR subset.
-@Suite struct ASN1PieceTests {
+@Suite(.dedicatedThread) struct ASN1PieceTests {
     @Test func amdCertificatesParseAndVerifyWithRSAPSS() throws {
         let anchors = TrustAnchors.production.amdCertificates
         let ask = try AMDCertificate(der: anchors[0], name: "ASK")

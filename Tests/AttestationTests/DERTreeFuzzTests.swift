@@ -1,10 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// A small seeded run of the structure-aware DER fuzzer (the long run is `bench derfuzz`: see docs/attestation.md).
-@Suite struct DERTreeFuzzTests {
+@Suite(.dedicatedThread) struct DERTreeFuzzTests {
     static func samples() throws -> DERTreeFuzzer.Samples {
         DERTreeFuzzer.Samples(
             sgxQuote: try Samples.sgxQuote(), sgxCollateralJSON: try Samples.bytes("intel-sgx/sgx_quote_v3_collateral.json"),

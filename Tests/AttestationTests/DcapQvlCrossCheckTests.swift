@@ -6,7 +6,7 @@ import Testing
 
 /// Cross-check against Phala's dcap-qvl (Rust, PyPI bindings `dcap-qvl`): on every Intel sample, and on
 /// variants that must fail, both give the same verdict, and the same TCB status and advisories when accepted.
-@Suite struct DcapQvlCrossCheckTests {
+@Suite(.dedicatedThread) struct DcapQvlCrossCheckTests {
     struct Case {
         let name: String
         let quote: [UInt8]

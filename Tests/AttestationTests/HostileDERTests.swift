@@ -1,11 +1,12 @@
 import Foundation
 import SwiftASN1
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// Hostile DER that once crashed the verifier (issue 17): every case must end in a typed error.
-@Suite struct HostileDERTests {
+@Suite(.dedicatedThread) struct HostileDERTests {
     /// DER TLV with a minimal definite length.
     static func tlv(_ tag: UInt8, _ content: [UInt8]) -> [UInt8] {
         var header = [tag]
@@ -79,7 +80,7 @@ import Testing
 }
 
 /// What the structure-aware fuzzer found on the fixed parsers (issue 17): outer tags that were never checked.
-@Suite struct FuzzerFindingTests {
+@Suite(.dedicatedThread) struct FuzzerFindingTests {
     /// The Milan VCEK with its outer SEQUENCE tag (0x30) turned into [16] constructed (0xB0): the signature covers only
     /// the TBS, so the wrong tag went unnoticed and the certificate verified. Not DER X.509: refused.
     @Test func vcekWithAWrongOuterTagIsRefused() throws {

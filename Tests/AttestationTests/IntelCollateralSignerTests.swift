@@ -1,13 +1,14 @@
 import Crypto
 import Foundation
 import Testing
+import TestSupport
 import X509
 
 @testable import Attestation
 
 /// Intel collateral must be signed by the certificates Intel's QVL pins (issue 17): TCB info and QE identity by
 /// the "Intel SGX TCB Signing" certificate directly under the root, the PCK CRL by the PCK's own issuer.
-@Suite struct IntelCollateralSignerTests {
+@Suite(.dedicatedThread) struct IntelCollateralSignerTests {
     /// The verifier's error for evidence and collateral built by `make` (a harness failure is recorded, not returned).
     func failure(_ make: () throws -> (verifier: EvidenceVerifier, quote: [UInt8], collateral: Collateral)) -> AttestationError? {
         let input: (verifier: EvidenceVerifier, quote: [UInt8], collateral: Collateral)

@@ -1,11 +1,12 @@
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// Release manifests (k-of-m secp256k1 signatures over the exact body bytes) and the measurement policy.
-@Suite struct ManifestAndPolicyTests {
+@Suite(.dedicatedThread) struct ManifestAndPolicyTests {
     let keys = (1...3).map { try! PrivateKey(bytes: [UInt8](repeating: UInt8($0), count: 32)) }
 
     let body = Array("""

@@ -2,6 +2,7 @@ import Foundation
 import Secp256k1
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import Attestation
 
@@ -17,7 +18,7 @@ import Testing
 ///     DARKNODE_ATTESTATION_FUZZ_ITERATIONS=1000000 swift test --filter MutationFuzzTests
 ///
 /// (`DARKNODE_ATTESTATION_FUZZ_SEED` picks the seed; the count is the total number of inputs over all targets.)
-@Suite struct MutationFuzzTests {
+@Suite(.dedicatedThread) struct MutationFuzzTests {
     struct Target {
         let name: String
         let seed: [UInt8]

@@ -1,11 +1,12 @@
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// Tampering, truncation, wrong roots, wrong times, wrong bindings and low TCB each fail with their own reason.
-@Suite struct NegativeTests {
+@Suite(.dedicatedThread) struct NegativeTests {
     let verifier = EvidenceVerifier()
 
     /// What a one-bit change at `offset` of the SGX v3 sample must cause (the quote is verified without

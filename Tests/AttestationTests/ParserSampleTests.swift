@@ -1,11 +1,12 @@
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// Every stored sample parses to exactly the field values SOURCES.md lists.
-@Suite struct ParserSampleTests {
+@Suite(.dedicatedThread) struct ParserSampleTests {
     @Test func sgxQuoteV3Fields() throws {
         let quote = try IntelQuote(bytes: Samples.sgxQuote())
         #expect(quote.version == 3 && quote.attestationKeyType == 2 && quote.teeType == 0)

@@ -1,11 +1,12 @@
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// TCB status convergence per Intel's rules, and a binding requirement that fails closed (issue 17).
-@Suite struct PolicyHoleTests {
+@Suite(.dedicatedThread) struct PolicyHoleTests {
     static let platformStatuses: [TCBStatus] = [
         .upToDate, .swHardeningNeeded, .configurationNeeded, .configurationAndSWHardeningNeeded, .outOfDate, .outOfDateConfigurationNeeded, .revoked,
     ]

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// Intel collateral verified once and reused (issue 17): the same verdict as verifying it with every quote, within
 /// its window only, and only for the root it was verified against.
-@Suite struct PreparedCollateralTests {
+@Suite(.dedicatedThread) struct PreparedCollateralTests {
     @Test func preparedCollateralGivesTheSameResultAsRawCollateral() throws {
         let verifier = EvidenceVerifier()
         for (quote, collateral, time) in [(try Samples.sgxQuote(), try Samples.sgxCollateral(), Samples.sgxTime),

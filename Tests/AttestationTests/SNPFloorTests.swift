@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// SEV-SNP floor (issue 17): guest-policy bits, VMPL and per-component reported TCB checked by the default policy,
 /// and MASK_CHIP_KEY read as what it is (the report is not signed by the chip key), not as "CHIP_ID masked".
-@Suite struct SNPFloorTests {
+@Suite(.dedicatedThread) struct SNPFloorTests {
     /// The real Milan sample, verified, with `change` applied to its measurements (policy, vmpl, reportedtcb).
     static func snp(_ change: (inout [String: [UInt8]]) -> Void = { _ in }) throws -> VerifiedEvidence {
         let v = try EvidenceVerifier().verify(Samples.snpReport(), collateral: Collateral(certificates: [Samples.snpVCEK()]), at: Samples.snpTime)

@@ -1,11 +1,12 @@
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Attestation
 
 /// Every stored sample verifies at its SOURCES.md time, with the expected TCB result.
-@Suite struct VerificationSampleTests {
+@Suite(.dedicatedThread) struct VerificationSampleTests {
     let verifier = EvidenceVerifier()
 
     @Test func sgxQuoteWithCollateral() throws {

@@ -6,7 +6,7 @@ import Secp256k1
 import Testing
 import TestSupport
 
-@Suite struct AddressTests {
+@Suite(.dedicatedThread) struct AddressTests {
     func vectors() throws -> [String: Any] { try jsonObject("bitcoin/bech32/bip173_bip350_vectors.json", as: [String: Any].self) }
 
     func string(_ entry: [String: Any], _ key: String = "string") -> String {

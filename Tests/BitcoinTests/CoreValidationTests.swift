@@ -10,7 +10,7 @@ import Secp256k1
 import Testing
 import TestSupport
 
-@Suite struct CoreValidationTests {
+@Suite(.dedicatedThread) struct CoreValidationTests {
     struct Funded: Decodable {
         struct Coin: Decodable { let txid: String; let vout: UInt32; let value: UInt64; let height: Int }
         let coinbases: [Coin]

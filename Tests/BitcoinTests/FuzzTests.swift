@@ -11,7 +11,7 @@ import SimulationSupport
 import Testing
 import TestSupport
 
-@Suite struct FuzzTests {
+@Suite(.dedicatedThread) struct FuzzTests {
     static var iterations: Int { Int(ProcessInfo.processInfo.environment["BITCOIN_FUZZ_ITERATIONS"] ?? "") ?? 4_000 }
     static var seed: UInt64 { UInt64(ProcessInfo.processInfo.environment["SEED"] ?? "") ?? 0xB17C_0111 }
 

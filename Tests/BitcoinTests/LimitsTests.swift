@@ -2,8 +2,9 @@
 // Method: direct assertions (Swift has no compile-time assert).
 import Bitcoin
 import Testing
+import TestSupport
 
-@Suite struct LimitsTests {
+@Suite(.dedicatedThread) struct LimitsTests {
     @Test func limitsAreConsistent() {
         // A transaction's input and output counts are bounded by what fits in its byte limit.
         #expect(Limits.transactionInputsMax * 41 >= Limits.transactionBytesMax)

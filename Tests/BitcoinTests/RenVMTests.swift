@@ -3,8 +3,9 @@
 import Bitcoin
 import Secp256k1
 import Testing
+import TestSupport
 
-@Suite struct RenVMTests {
+@Suite(.dedicatedThread) struct RenVMTests {
     let payload = [UInt8](repeating: 0, count: 31) + [1]
 
     @Test func sHashAndPHash() {

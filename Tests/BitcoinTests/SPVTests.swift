@@ -7,7 +7,7 @@ import Secp256k1
 import Testing
 import TestSupport
 
-@Suite struct SPVTests {
+@Suite(.dedicatedThread) struct SPVTests {
     func headers(_ file: String) throws -> [BlockHeader] {
         try BlockHeader.parseConcatenated(TestData.bytes("bitcoin/headers/\(file)"))
     }

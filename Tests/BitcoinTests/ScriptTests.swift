@@ -4,8 +4,9 @@
 import Bitcoin
 import Secp256k1
 import Testing
+import TestSupport
 
-@Suite struct ScriptTests {
+@Suite(.dedicatedThread) struct ScriptTests {
     @Test func minimalPushesAndNumbers() throws {
         var s = Script()
         s.appendPush([])

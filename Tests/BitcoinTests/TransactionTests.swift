@@ -6,7 +6,7 @@ import Secp256k1
 import Testing
 import TestSupport
 
-@Suite struct TransactionTests {
+@Suite(.dedicatedThread) struct TransactionTests {
     @Test func bip143Examples() throws {
         let root = try jsonObject("bitcoin/bip143/bip143_examples.json", as: [String: Any].self)
         var checked = 0

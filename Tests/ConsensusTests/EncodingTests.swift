@@ -1,8 +1,9 @@
 import Consensus
 import Testing
+import TestSupport
 
 /// The compact encoding: round trips, and typed rejection of every malformed input.
-@Suite struct EncodingTests {
+@Suite(.dedicatedThread) struct EncodingTests {
     let c = Committee(4)
     let v = TestApplication.value(1, 0)
 

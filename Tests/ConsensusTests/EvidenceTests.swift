@@ -1,8 +1,9 @@
 import Consensus
 import Testing
+import TestSupport
 
 /// Evidence is made of the offender's own signed messages and checks out for anyone holding the validator set.
-@Suite struct EvidenceTests {
+@Suite(.dedicatedThread) struct EvidenceTests {
     let c = Committee(4)
     let v = TestApplication.value(1, 0)
     let w = TestApplication.value(1, 0, "w")

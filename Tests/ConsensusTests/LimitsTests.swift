@@ -1,8 +1,9 @@
 import Consensus
 import Testing
+import TestSupport
 
 /// Relationships between limits that Swift cannot assert at compile time (TigerBeetle's comptime blocks).
-@Suite struct LimitsTests {
+@Suite(.dedicatedThread) struct LimitsTests {
     @Test func relationships() {
         // A proposal with the largest value fits in a signed message: 59 header bytes + value + 64 signature.
         #expect(Limits.signedMessageBytesMax >= 59 + Limits.valueBytesMax + 64)

@@ -1,9 +1,10 @@
 import Consensus
 import Testing
+import TestSupport
 
 /// One test per rule of Algorithm 1, driving `ConsensusProcess.handle` directly. Committee of 4 (f = 1, quorum 3);
 /// we are validator 0; proposer(1, r) = (1 + r) mod 4, so validator 1 proposes round 0 and validator 3 round 2.
-@Suite struct ProcessRuleTests {
+@Suite(.dedicatedThread) struct ProcessRuleTests {
     let c = Committee(4)
     let v = TestApplication.value(1, 0)
     let w = TestApplication.value(1, 1, "w")

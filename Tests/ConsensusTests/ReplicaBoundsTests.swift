@@ -2,10 +2,11 @@ import Consensus
 import Secp256k1
 import SimulationSupport
 import Testing
+import TestSupport
 
 /// What a hostile peer can make a replica hold: each test is an attack that grew the replica's memory, or cost
 /// honest work, before the bound existed.
-@Suite struct ReplicaBoundsTests {
+@Suite(.dedicatedThread) struct ReplicaBoundsTests {
     let c = Committee(4)
     /// A key outside the committee.
     let outsider = Committee(1, seed: 99).signers[0]

@@ -1,8 +1,9 @@
 import Consensus
 import Testing
+import TestSupport
 
 /// The replica's network duties that the process rules do not cover.
-@Suite struct ReplicaTests {
+@Suite(.dedicatedThread) struct ReplicaTests {
     let c = Committee(4)
 
     /// Node 3 precommitted nil in round 0, moved on to round 1, prevoted there, and crashed: its log is gone, only

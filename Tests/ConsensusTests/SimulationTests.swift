@@ -2,10 +2,11 @@ import Consensus
 import Foundation
 import SimulationSupport
 import Testing
+import TestSupport
 
 /// Seeded whole-system runs (TigerBeetle's VOPR). `SIM_SEED=<seed>` replays one seed (same commit and toolchain);
 /// `CONSENSUS_SEEDS=<count>` changes how many seeds the swarm runs (2,000 by default, 50,000 for the long run).
-@Suite struct SimulationTests {
+@Suite(.dedicatedThread) struct SimulationTests {
     static let environment = ProcessInfo.processInfo.environment
     static let replaySeed = environment["SIM_SEED"].flatMap(UInt64.init)
     static let seedCount = environment["CONSENSUS_SEEDS"].flatMap(UInt64.init) ?? 2_000

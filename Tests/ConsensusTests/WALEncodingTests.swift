@@ -1,11 +1,12 @@
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Consensus
 
 /// The WAL's byte form: what the node seals to disk must come back as the same entries, and damaged bytes must be
 /// refused with a typed error.
-@Suite struct WALEncodingTests {
+@Suite(.dedicatedThread) struct WALEncodingTests {
     @Test func everyEntryKindRoundTrips() throws {
         let signer = Secp256k1Signer(privateKey: try PrivateKey(bytes: [UInt8](repeating: 7, count: 32)))
         let value = Value(Array("block".utf8))

@@ -1,9 +1,10 @@
 import Consensus
 import Testing
+import TestSupport
 
 /// A restarted process, built from its WAL, never signs a second, different message for a (height, round, step)
 /// and keeps its lock.
-@Suite struct WriteAheadLogTests {
+@Suite(.dedicatedThread) struct WriteAheadLogTests {
     let c = Committee(4)
     let v = TestApplication.value(1, 0)
 

@@ -3,13 +3,14 @@ import Crypto
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 /// Goal: a node's evidence, produced and checked only through the shipped command-line tool, is accepted exactly
 /// when the verifier's policy says so. Method: run the built `darknode` executable as a subprocess —
 /// `init --platform simulated`, `attest show`, `attest manifest sign`, `attest verify` — and read exit statuses and
 /// the JSON they print. Expected values come from outside the tool where possible: the measurement is SHA-256 of
 /// the executable file as this test reads it, and the report data is recomputed with the Attestation module.
-@Suite("darknode init / attest show / attest verify (subprocess)")
+@Suite("darknode init / attest show / attest verify (subprocess)", .dedicatedThreadForBlockingWaits)
 struct AttestCLITests {
     /// The darknode executable that `swift build` / `swift test` put next to the test bundle.
     static var darknode: URL {

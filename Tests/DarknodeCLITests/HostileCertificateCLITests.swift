@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `darknode attest verify` on evidence whose certificate is hostile DER (issue 17): a typed rejection with exit
 /// status 1 — not a trap (SIGILL/SIGTRAP), which is what the RSASSA-PSS parameters `[0] { SEQUENCE {} }` caused.
-@Suite("darknode attest verify with hostile certificates (subprocess)")
+@Suite("darknode attest verify with hostile certificates (subprocess)", .dedicatedThreadForBlockingWaits)
 struct HostileCertificateCLITests {
     /// A well-formed SEV-SNP report v2 (1184 bytes): version 2, SIGNATURE_ALGO 1, everything else zero. It parses; the
     /// verifier reaches the supplied certificate before any signature.

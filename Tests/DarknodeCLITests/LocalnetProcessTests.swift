@@ -15,7 +15,7 @@ struct LocalnetProcessTests {
 
         init(dataDir: String, port: Int, genesis: String, log: URL) throws {
             self.log = log
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = LocalnetProcessTests.darknode
             process.arguments = ["run", "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)", "--genesis", genesis,
                                  "--status-interval-ms", "1000", "--idle-block-interval-ms", "50"]

@@ -14,7 +14,7 @@ struct LocalnetSignalTests {
 
         init(dir: String, basePort: Int) throws {
             log = URL(fileURLWithPath: dir + "-localnet.out")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = AttestCLITests.darknode
             process.arguments = ["localnet", "--nodes", "4", "--dir", dir, "--base-port", "\(basePort)"]
             process.standardOutput = try FileHandle(forWritingTo: log)

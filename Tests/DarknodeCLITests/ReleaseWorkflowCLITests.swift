@@ -2,13 +2,14 @@ import Attestation
 import Foundation
 import Secp256k1
 import Testing
+import TestSupport
 
 /// Goal: the release workflow of docs/releases.md works end to end with nothing but the shipped tool, on the
 /// simulated platform: measure the build → write the manifest → 2 of 3 release keys sign it → a node's policy
 /// admits that build's evidence and refuses another build's; an upgrade admits the new build before the old one is
 /// retired. Method: the same commands the document shows, run as subprocesses of the built `darknode`; the
 /// measurement is checked against SHA-256 of the executable file as this test reads it.
-@Suite("Release workflow: measure, manifest signed 2-of-3, node policy (subprocess)")
+@Suite("Release workflow: measure, manifest signed 2-of-3, node policy (subprocess)", .dedicatedThreadForBlockingWaits)
 struct ReleaseWorkflowCLITests {
     typealias CLI = AttestCLITests
 

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `darknode run` on a hardware platform without an attestation policy refuses to start (issue 17): a clear
 /// error naming what is missing, exit status ≠ 0, before any device is opened.
-@Suite("darknode run needs a policy on hardware (subprocess)")
+@Suite("darknode run needs a policy on hardware (subprocess)", .dedicatedThreadForBlockingWaits)
 struct RunPolicyCLITests {
     @Test(arguments: ["configfs-tsm", "sgx-gramine"])
     func hardwareRunWithoutAPolicyRefusesToStart(platform: String) throws {

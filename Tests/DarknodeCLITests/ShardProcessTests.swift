@@ -24,7 +24,7 @@ struct ShardProcessTests {
 
         init(dataDir: String, log: URL) throws {
             self.log = log
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = AttestCLITests.darknode
             process.arguments = ["run", "--data-dir", dataDir, "--idle-block-interval-ms", "50"]
             process.standardOutput = try FileHandle(forWritingTo: log)
@@ -58,7 +58,7 @@ struct ShardProcessTests {
         func call(_ method: String, _ params: [String: Any] = [:]) async throws -> [String: Any] {
             var request = URLRequest(url: url)
             request.httpMethod = "POST"
-            request.timeoutInterval = 10
+            request.timeoutInterval = 60
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: ["jsonrpc": "2.0", "id": 1, "method": method, "params": params])
             let (data, _) = try await URLSession.shared.data(for: request)

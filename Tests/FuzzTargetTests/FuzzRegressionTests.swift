@@ -7,7 +7,7 @@ import TestSupport
 /// Replays every fuzz target's seeds and every input kept in Fuzz/regressions/<target>/ (crashes, timeouts and
 /// findings from libFuzzer runs, see docs/fuzzing.md). A crash fails the test process; a broken invariant fails the
 /// test with the target's finding.
-@Suite struct FuzzRegressionTests {
+@Suite(.dedicatedThread) struct FuzzRegressionTests {
     static let regressions = TestData.repositoryRoot.appendingPathComponent("Fuzz/regressions")
 
     static func savedInputs(_ target: String) throws -> [(String, [UInt8])] {

@@ -5,11 +5,12 @@
 // checks the misbehaviour every honest member reports, and that what comes out still verifies.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct MaliciousPartyTests {
+@Suite(.dedicatedThread) struct MaliciousPartyTests {
     /// Rewrites one payload kind of one member.
     static func rewrite(_ body: @escaping (MPCMessage) -> MPCPayload?) -> (MPCMessage) -> [MPCMessage] {
         { message in

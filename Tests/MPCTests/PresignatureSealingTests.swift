@@ -2,11 +2,12 @@
 // truncated or foreign record is a typed error, never a presignature.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct PresignatureSealingTests {
+@Suite(.dedicatedThread) struct PresignatureSealingTests {
     @Test func sealedPresignaturesSignAfterDecoding() throws {
         var rng = DeterministicRNG(seed: 41)
         let shares = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)

@@ -8,6 +8,7 @@
 // by rewriting their messages; assertions are on what honest members output and report.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
@@ -48,7 +49,7 @@ final class Tap<T> {
     var items: [T] = []
 }
 
-@Suite struct ProtocolHoleTests {
+@Suite(.dedicatedThread) struct ProtocolHoleTests {
     // MARK: Hole 1
 
     /// Member 5 reads the broadcast 12 s late (past the 5 s round timeout), so the others close rounds without

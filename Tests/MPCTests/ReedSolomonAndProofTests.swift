@@ -3,11 +3,12 @@
 // Method: seeded random polynomials with chosen corruptions; proofs checked against altered commitments.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct ReedSolomonAndProofTests {
+@Suite(.dedicatedThread) struct ReedSolomonAndProofTests {
     @Test func decoderCorrectsUpToTErrorsAndNamesThem() {
         var rng = DeterministicRNG(seed: 10)
         for (t, n) in [(1, 4), (2, 7), (4, 13)] {

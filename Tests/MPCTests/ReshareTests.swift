@@ -3,11 +3,12 @@
 // Method: three reshares to changing committees from a seeded run; signatures after each; mixing epochs.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct ReshareTests {
+@Suite(.dedicatedThread) struct ReshareTests {
     @Test func threeResharesKeepTheKeyAndSign() throws {
         var rng = DeterministicRNG(seed: 50)
         var shares = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)

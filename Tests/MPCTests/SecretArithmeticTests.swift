@@ -4,11 +4,12 @@
 // Method: seeded random scalars and points, compared across both paths, plus one tampering per input.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct SecretArithmeticTests {
+@Suite(.dedicatedThread) struct SecretArithmeticTests {
     @Test func timesSecretAgreesWithTimesPublic() {
         var rng = DeterministicRNG(seed: 80)
         for _ in 0..<64 {

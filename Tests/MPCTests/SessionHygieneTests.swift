@@ -5,11 +5,12 @@
 // Method: drive sessions directly with hand-made messages and virtual time.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct SessionHygieneTests {
+@Suite(.dedicatedThread) struct SessionHygieneTests {
     @Test func repeatedPresignatureIdIsRefused() throws {
         var rng = DeterministicRNG(seed: 60)
         let shares = try Fixtures.keyShares(t: 1, n: 4, rng: &rng)

@@ -10,7 +10,7 @@ import TestSupport
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct SharingTests {
+@Suite(.dedicatedThread) struct SharingTests {
     @Test func anyThresholdPlusOneSharesRecoverTheSecret() {
         var rng = DeterministicRNG(seed: 1)
         for (t, n) in [(1, 4), (2, 7), (4, 13), (10, 31)] {

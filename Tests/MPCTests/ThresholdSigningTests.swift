@@ -5,11 +5,12 @@
 // locally and by the oracle. (10,31) makes a single signature to keep the debug-build test short.
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct ThresholdSigningTests {
+@Suite(.dedicatedThread) struct ThresholdSigningTests {
     @Test(arguments: [(1, 4, 3), (2, 7, 3), (4, 13, 2), (10, 31, 1)])
     func signaturesVerifyEverywhere(t: Int, n: Int, signatures: Int) throws {
         var rng = DeterministicRNG(seed: UInt64(100 + n))

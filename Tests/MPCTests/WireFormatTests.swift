@@ -7,12 +7,13 @@ import Crypto
 import Foundation
 import SimulationSupport
 import Testing
+import TestSupport
 import WireCodec
 
 @testable import MPC
 @testable import Secp256k1
 
-@Suite struct WireFormatTests {
+@Suite(.dedicatedThread) struct WireFormatTests {
     /// A small transcript with every payload kind that sessions broadcast.
     static func transcripts() throws -> [MPCMessage] {
         var rng = DeterministicRNG(seed: 90)

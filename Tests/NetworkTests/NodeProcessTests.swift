@@ -1,24 +1,17 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `darknode run` and `darknode peer ping` as separate processes with their own data directories (two data
 /// directories are two simulated machines), meeting over EKEP with attestation on loopback.
 @Suite(.serialized) struct NodeProcessTests {
     static var darknode: String { MultiProcessTests.darknode.path }
 
-    /// Runs `darknode` to completion; returns its exit status and standard output.
+    /// Runs `darknode` to completion (killed and failed after 120 s); returns its exit status and standard output.
     @discardableResult
-    static func darknode(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: darknode)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func darknode(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await ChildProcess.run(URL(fileURLWithPath: darknode), arguments, timeout: .seconds(120))
+        return (result.status, result.standardOutput)
     }
 
     static func json(_ line: some StringProtocol) -> [String: Any]? {
@@ -26,11 +19,11 @@ import Testing
     }
 
     /// A fresh data directory initialised on the simulated platform; returns its path and identity key (hex).
-    static func initNode(in root: URL, _ name: String) throws -> (path: String, identity: String) {
+    static func initNode(in root: URL, _ name: String) async throws -> (path: String, identity: String) {
         let path = root.appendingPathComponent(name).path
-        let initialised = try darknode(["init", "--data-dir", path, "--platform", "simulated"])
+        let initialised = try await darknode(["init", "--data-dir", path, "--platform", "simulated"])
         try #require(initialised.status == 0, "darknode init failed")
-        let shown = try darknode(["attest", "show", "--data-dir", path, "--nonce", "00"])
+        let shown = try await darknode(["attest", "show", "--data-dir", path, "--nonce", "00"])
         let identity = try #require(json(shown.output)?["identityKey"] as? String)
         return (path, identity)
     }
@@ -45,9 +38,9 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: Self.darknode), "darknode executable not built")
         let root = try Self.temporaryRoot()
         defer { try? FileManager.default.removeItem(at: root) }
-        let a = try Self.initNode(in: root, "a")
-        let b = try Self.initNode(in: root, "b")
-        let stranger = try Self.initNode(in: root, "stranger")
+        let a = try await Self.initNode(in: root, "a")
+        let b = try await Self.initNode(in: root, "b")
+        let stranger = try await Self.initNode(in: root, "stranger")
         let node = try RunningNode(arguments: ["run", "--data-dir", a.path, "--listen", "127.0.0.1:0", "--admit", b.identity])
         defer { node.stop() }
         let listening = try #require(await node.waitFor { $0["event"] as? String == "listening" })
@@ -55,7 +48,7 @@ import Testing
         let address = try #require(listening["listen"] as? String)
 
         // An admitted node: the verified identity, platform and measurement of the peer, and answered pings.
-        let ping = try Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", address, "--count", "3", "--json"])
+        let ping = try await Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", address, "--count", "3", "--json"])
         #expect(ping.status == 0)
         let result = try #require(Self.json(ping.output))
         #expect(result["ok"] as? Bool == true)
@@ -67,14 +60,14 @@ import Testing
         #expect(await node.waitFor { $0["event"] as? String == "connected" && $0["identity"] as? String == b.identity } != nil)
 
         // Pinning the peer's identity: the right key passes, a wrong one is named in the error.
-        let pinned = try Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", address, "--expect", a.identity, "--json"])
+        let pinned = try await Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", address, "--expect", a.identity, "--json"])
         #expect(pinned.status == 0)
-        let wrong = try Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", address, "--expect", stranger.identity, "--json"])
+        let wrong = try await Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", address, "--expect", stranger.identity, "--json"])
         #expect(wrong.status == 1)
         #expect((Self.json(wrong.output)?["error"] as? String)?.contains(a.identity) == true)
 
         // A node outside the admission set: refused by the node, which says why; the ping fails with a reason.
-        let refused = try Self.darknode(["peer", "ping", "--data-dir", stranger.path, "--to", address, "--json"])
+        let refused = try await Self.darknode(["peer", "ping", "--data-dir", stranger.path, "--to", address, "--json"])
         #expect(refused.status == 1)
         let refusal = try #require(Self.json(refused.output))
         #expect(refusal["ok"] as? Bool == false)
@@ -83,7 +76,7 @@ import Testing
         #expect((logged?["reason"] as? String)?.contains("admission set") == true)
 
         // Nobody listening: a clear error, not a hang.
-        let closedPort = try Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", "127.0.0.1:1", "--json"])
+        let closedPort = try await Self.darknode(["peer", "ping", "--data-dir", b.path, "--to", "127.0.0.1:1", "--json"])
         #expect(closedPort.status == 1)
         #expect((Self.json(closedPort.output)?["error"] as? String)?.hasPrefix("cannot connect") == true)
     }
@@ -92,8 +85,8 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: Self.darknode), "darknode executable not built")
         let root = try Self.temporaryRoot()
         defer { try? FileManager.default.removeItem(at: root) }
-        let a = try Self.initNode(in: root, "a")
-        let b = try Self.initNode(in: root, "b")
+        let a = try await Self.initNode(in: root, "a")
+        let b = try await Self.initNode(in: root, "b")
         let nodeA = try RunningNode(arguments: [
             "run", "--data-dir", a.path, "--listen", "127.0.0.1:0", "--admit", b.identity, "--reattestation-interval-ms", "200", "--status-interval-ms", "200",
         ])
@@ -134,8 +127,11 @@ final class RunningNode: Sendable {
         await output.waitFor(after: 0, condition)
     }
 
+    /// SIGTERM, and SIGKILL if it has not exited within 10 s (a `defer` cannot wait asynchronously).
     func stop() {
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        ChildProcess.killNow(process)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 
 /// ECDSA against bitcoinjs/tiny-secp256k1's fixtures and noble-secp256k1's RFC 6979 nonces
 /// (`Tests/Fixtures/crypto/rfc6979`).
-@Suite struct ECDSAVectorTests {
+@Suite(.dedicatedThread) struct ECDSAVectorTests {
     struct Fixtures: Decodable {
         struct Valid: Decodable {
             let d: String, m: String, signature: String, recoveryId: Int

@@ -5,7 +5,7 @@ import Testing
 
 /// Keccak-256 against the Keccak team's KAT and the Ethereum-style vectors; RIPEMD-160 against its authors'
 /// published test values; SHA-256d and HASH160 against Bitcoin's well-known constants.
-@Suite struct HashVectorTests {
+@Suite(.dedicatedThread) struct HashVectorTests {
     struct KeccakVectors: Decodable {
         struct Vector: Decodable { let label: String, msg_hex: String, keccak256: String, sha3_256_for_contrast: String }
         let vectors: [Vector]

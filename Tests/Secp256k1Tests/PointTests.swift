@@ -1,8 +1,9 @@
 import Secp256k1
 import Testing
+import TestSupport
 
 /// Group laws and encodings of `Point`, with the identity as a first-class value.
-@Suite struct PointTests {
+@Suite(.dedicatedThread) struct PointTests {
     @Test func groupLawsHoldIncludingIdentity() throws {
         var rng = SplitMix(seed: 11)
         for _ in 0..<200 {

@@ -1,6 +1,7 @@
 import Foundation
 import SimulationSupport
 import Testing
+import TestSupport
 
 @testable import SecureChannel
 
@@ -11,7 +12,7 @@ import Testing
 /// `EKEP_FUZZ_ITERATIONS=1000000 swift test -c release -Xswiftc -enable-testing --filter SecureChannelTests.FuzzTests`
 /// Invariants: nothing crashes; a mutated input never completes a handshake unless the honest frames are an
 /// intact prefix of it; a mutated record stream never yields plaintext that was not sent.
-@Suite struct FuzzTests {
+@Suite(.dedicatedThread) struct FuzzTests {
     static var iterations: Int {
         ProcessInfo.processInfo.environment["EKEP_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 20_000
     }

@@ -5,11 +5,12 @@ import Secp256k1
 import SimulationSupport
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 @testable import SecureChannel
 
 /// Every way a handshake can be attacked ends with the right abort code and no open channel on the detecting side.
-@Suite struct HandshakeNegativeTests {
+@Suite(.dedicatedThread) struct HandshakeNegativeTests {
     let pair = SimulatedPair()
 
     func drive(seed: UInt64 = 7, tamper: (Int, [UInt8]) throws -> [UInt8]) throws -> DrivenHandshake {

@@ -3,10 +3,11 @@ import Crypto
 import SimulationSupport
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 @testable import SecureChannel
 
-@Suite struct HandshakeTests {
+@Suite(.dedicatedThread) struct HandshakeTests {
     @Test func simulatedPeersAgreeOnKeyAndLearnEachOther() throws {
         let pair = SimulatedPair()
         var (client, server) = try pair.handshakers()

@@ -1,11 +1,12 @@
 import Foundation
 import Crypto
 import Testing
+import TestSupport
 
 @testable import SecureChannel
 
 /// Asylo's own vectors (asylo/grpc/auth/core/ekep_crypto_test.cc) and our derived consistency vectors.
-@Suite struct KeyScheduleVectorTests {
+@Suite(.dedicatedThread) struct KeyScheduleVectorTests {
     let ownPrivate = bytes(hex: "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
     let peerPublic = bytes(hex: "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
     let transcriptHash = bytes(hex: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

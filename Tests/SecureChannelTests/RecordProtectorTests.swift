@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
 import Testing
+import TestSupport
 
 @testable import SecureChannel
 
-@Suite struct RecordProtectorTests {
+@Suite(.dedicatedThread) struct RecordProtectorTests {
     let key = bytes(hex: "c7e0f5436c0fe4efdb6327469651b9fe")
 
     @Test func largeWritesSplitIntoSixteenKiBFrames() throws {

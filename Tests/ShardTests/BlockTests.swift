@@ -3,10 +3,11 @@ import Consensus
 import Crypto
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Shard
 
-@Suite struct BlockTests {
+@Suite(.dedicatedThread) struct BlockTests {
     /// A few blocks of every transaction kind, for encoding and determinism checks.
     func busyShard() throws -> (ShardFixture, [ShardBlock]) {
         var f = try ShardFixture()
@@ -151,7 +152,7 @@ import Testing
 }
 
 /// Consensus as the MPC reliable broadcast: one payload per (session, sender, round), signed by its sender.
-@Suite struct MPCBroadcastTests {
+@Suite(.dedicatedThread) struct MPCBroadcastTests {
     @Test func broadcastsAreOrderedSignedAndNeverEquivocate() throws {
         var f = try ShardFixture()
         let session = Array(SHA256.hash(data: Array("session".utf8)))

@@ -1,10 +1,11 @@
 import Bitcoin
 import Crypto
 import Testing
+import TestSupport
 
 @testable import Shard
 
-@Suite struct HeaderRelayTests {
+@Suite(.dedicatedThread) struct HeaderRelayTests {
     @Test func headersExtendTheRelayedChain() throws {
         var f = try ShardFixture()
         try f.mineAndRelay(5)

@@ -3,10 +3,11 @@ import Consensus
 import Crypto
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Shard
 
-@Suite struct MintTests {
+@Suite(.dedicatedThread) struct MintTests {
     /// Deposit → headers → mint → presignature → signature: the authorisation recovers to the shard's EVM address
     /// over RenVM's mint digest, and the coin is in custody.
     @Test func depositIsMintedAndSigned() throws {

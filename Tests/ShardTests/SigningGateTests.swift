@@ -2,11 +2,12 @@ import Bitcoin
 import Crypto
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Shard
 
 /// The gate is the only path to a signature share: each case here is a request the committee must never sign.
-@Suite struct SigningGateTests {
+@Suite(.dedicatedThread) struct SigningGateTests {
     /// Two mints committed, two presignatures assigned in commit order.
     func twoAssignedMints() throws -> (ShardFixture, [SigningRequest]) {
         var f = try ShardFixture()

@@ -2,10 +2,11 @@ import Bitcoin
 import Crypto
 import Secp256k1
 import Testing
+import TestSupport
 
 @testable import Shard
 
-@Suite struct SweepTests {
+@Suite(.dedicatedThread) struct SweepTests {
     /// Mints `n` deposits and signs them, leaving `n` spendable custody coins.
     func custody(_ n: Int) throws -> ShardFixture {
         var f = try ShardFixture()

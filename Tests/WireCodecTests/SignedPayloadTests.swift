@@ -2,10 +2,11 @@ import Foundation
 import Secp256k1
 import SwiftProtobuf
 import Testing
+import TestSupport
 import WireCodec
 
 /// Signed payloads: the signature covers the exact bytes received, under a domain string.
-@Suite struct SignedPayloadTests {
+@Suite(.dedicatedThread) struct SignedPayloadTests {
     func sample() -> Darknode_V1_NodeInfo {
         var info = Darknode_V1_NodeInfo()
         info.version = "0.1.0"

@@ -39,7 +39,9 @@ struct NetDemoCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (2...64).contains(nodes) else { throw ValidationError("--nodes must be between 2 and 64") }
-        guard messages >= 0, size >= 1, size <= 1 << 20 else { throw ValidationError("bad --messages or --size") }
+        guard messages >= 0, size >= DemoDelivery.sequenceBytes, size <= 1 << 20 else {
+            throw ValidationError("bad --messages or --size (a payload carries a \(DemoDelivery.sequenceBytes)-byte sequence number)")
+        }
     }
 
     func run() async throws {
@@ -101,12 +103,17 @@ struct NetDemoCommand: AsyncParsableCommand {
                 let id = report["identity"] as? String ?? "?"
                 print("node \(id.prefix(16))  received \(report["received"] ?? 0)  rate \(report["messagesPerSecond"] ?? 0) msg/s")
                 for peer in report["peers"] as? [[String: Any]] ?? [] {
-                    print("   peer \(String(describing: peer["identity"] ?? "?").prefix(16))  platform \(peer["platform"] ?? "?")  measurement \(peer["measurement"] ?? "-")  received \(peer["received"] ?? 0)")
+                    print("   peer \(String(describing: peer["identity"] ?? "?").prefix(16))  platform \(peer["platform"] ?? "?")  measurement \(peer["measurement"] ?? "-")  received \(peer["received"] ?? 0)  missing \(peer["missing"] ?? "?")  duplicates \(peer["duplicates"] ?? "?")")
                 }
             }
         }
-        let expected = messages * (nodes - 1)
-        let complete = reports.allSatisfy { ($0["received"] as? Int) == expected }
+        // Exactly once, by message identity: from every peer each sequence number once, nothing else.
+        let complete = reports.count == nodes && reports.allSatisfy { report in
+            let peers = report["peers"] as? [[String: Any]] ?? []
+            return peers.count == nodes - 1 && peers.allSatisfy {
+                $0["distinct"] as? Int == messages && $0["duplicates"] as? Int == 0 && $0["malformed"] as? Int == 0
+            }
+        }
         if !complete { throw ExitCode(1) }
     }
 
@@ -168,36 +175,42 @@ struct NetNodeCommand: AsyncParsableCommand {
             try await Task.sleep(nanoseconds: 10_000_000)
         }
         let peerSnapshot = mesh.connectedPeers
-        // Count deliveries per sender. Once everything has arrived, say "done"; leave only when every peer has
-        // said "done" too. Per-connection FIFO order means a peer's "done" follows all its broadcasts, so no
-        // one closes a connection while its messages are still in flight.
-        let expected = messages * expectedPeers
-        let counter = Task { () -> ([PeerID: Int], Duration) in
-            var perPeer: [PeerID: Int] = [:]
-            var total = 0
+        // Record which of each sender's sequence numbers arrived, so a loss hidden by a duplicate still shows. Once
+        // every sender's numbers have all arrived, say "done"; leave only when every peer has said "done" too.
+        // Per-connection FIFO order means a peer's "done" follows all its broadcasts, so no one closes a connection
+        // while its messages are still in flight.
+        let messageCount = messages
+        let counter = Task { () -> ([PeerID: DemoDelivery], Duration) in
+            var deliveries: [PeerID: DemoDelivery] = [:]
+            var complete = 0
             var done: Set<PeerID> = []
             var finished: Duration = .zero
             let begin = ContinuousClock.now
-            if expected == 0 { try? mesh.broadcast([1], topic: "demo-done") }
+            if messageCount == 0 || expectedPeers == 0 { try? mesh.broadcast([1], topic: "demo-done") }
             for await event in mesh.events {
                 guard case .message(let m) = event else { continue }
                 if m.topic == "demo" {
-                    perPeer[m.from, default: 0] += 1
-                    total += 1
-                    if total == expected {
-                        finished = ContinuousClock.now - begin
-                        try? mesh.broadcast([1], topic: "demo-done")
+                    var delivery = deliveries[m.from] ?? DemoDelivery(expected: messageCount)
+                    let wasComplete = delivery.isComplete
+                    delivery.record(m.payload)
+                    deliveries[m.from] = delivery
+                    if !wasComplete && delivery.isComplete {
+                        complete += 1
+                        if complete == expectedPeers {
+                            finished = ContinuousClock.now - begin
+                            try? mesh.broadcast([1], topic: "demo-done")
+                        }
                     }
                 } else if m.topic == "demo-done" {
                     done.insert(m.from)
                 }
-                if total >= expected && done.count >= expectedPeers { break }
+                if complete >= expectedPeers && done.count >= expectedPeers { break }
             }
-            return (perPeer, finished == .zero ? ContinuousClock.now - begin : finished)
+            return (deliveries, finished == .zero ? ContinuousClock.now - begin : finished)
         }
         var payload = [UInt8](repeating: 0xA5, count: size)
         for i in 0..<messages {
-            payload[0] = UInt8(truncatingIfNeeded: i)
+            DemoDelivery.stamp(&payload, sequence: UInt32(i))
             try? mesh.broadcast(payload, topic: "demo")
             if i % 64 == 63 { await Task.yield() }
         }
@@ -205,14 +218,17 @@ struct NetNodeCommand: AsyncParsableCommand {
             try? await Task.sleep(nanoseconds: UInt64(deadlineSeconds * 1e9))
             counter.cancel()
         }
-        let (perPeer, elapsed) = await counter.value
+        let (deliveries, elapsed) = await counter.value
         timeout.cancel()
-        let received = perPeer.values.reduce(0, +)
+        let received = deliveries.values.reduce(0) { $0 + $1.received }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let peers: [[String: Any]] = peerSnapshot.map { peer in
-            [
+            let delivery = deliveries[peer.identity] ?? DemoDelivery(expected: messageCount)
+            return [
                 "identity": Hex.encode(peer.identity.bytes), "platform": peer.platform,
-                "measurement": peer.measurement ?? NSNull(), "received": perPeer[peer.identity] ?? 0,
+                "measurement": peer.measurement ?? NSNull(), "received": delivery.received,
+                "distinct": delivery.distinct, "duplicates": delivery.duplicates, "missing": delivery.missing,
+                "malformed": delivery.malformed,
             ]
         }
         emit([
@@ -320,5 +336,51 @@ struct NetSoakCommand: AsyncParsableCommand {
         received.cancel()
         await mesh.stop()
         try await group.shutdownGracefully()
+    }
+}
+
+/// What one `net demo` node received from one sender, by message identity: each payload starts with the sender's
+/// sequence number (big-endian), so "exactly once" means every number in 0..<expected arrived and none twice — a
+/// count alone would let a duplicate hide a loss.
+struct DemoDelivery {
+    static let sequenceBytes = 4
+
+    let expected: Int
+    private var seen: [Bool]
+    private(set) var received = 0
+    private(set) var distinct = 0
+    private(set) var duplicates = 0
+    /// Payloads too short for a sequence number, or numbered outside 0..<expected.
+    private(set) var malformed = 0
+
+    init(expected: Int) {
+        self.expected = expected
+        seen = [Bool](repeating: false, count: expected)
+    }
+
+    var missing: Int { expected - distinct }
+    var isComplete: Bool { distinct == expected }
+
+    static func stamp(_ payload: inout [UInt8], sequence: UInt32) {
+        withUnsafeBytes(of: sequence.bigEndian) { payload.replaceSubrange(0..<sequenceBytes, with: $0) }
+    }
+
+    mutating func record(_ payload: [UInt8]) {
+        received += 1
+        guard payload.count >= Self.sequenceBytes else {
+            malformed += 1
+            return
+        }
+        let sequence = payload.prefix(Self.sequenceBytes).reduce(0) { $0 << 8 | Int($1) }
+        guard sequence < expected else {
+            malformed += 1
+            return
+        }
+        if seen[sequence] {
+            duplicates += 1
+        } else {
+            seen[sequence] = true
+            distinct += 1
+        }
     }
 }
