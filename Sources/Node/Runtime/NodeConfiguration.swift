@@ -24,7 +24,7 @@ public struct NodeConfiguration: Sendable {
     /// other things only).
     public var signedHeightWitnesses: Int?
     /// How often the question is asked again of connected members that have not answered.
-    public var signedHeightRequestInterval: Duration = .seconds(1)
+    public var signedHeightRequestInterval: Duration = .milliseconds(250)
 
     public init() {}
 }
