@@ -87,6 +87,8 @@ let package = Package(
             name: "darknode",
             dependencies: ["Secp256k1", "Attestation", "SecureChannel", "MPC", "MPCSimulator", "ConsensusSimulator", "SimulationKit", "Bitcoin", "Enclave", "Network", "Shard", "Node", "API", argumentParser, logging, crypto, nioPosix,
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            // The fake-hardware process-test seam (FakeHardwareSeam) exists in debug builds only, never in releases.
+            swiftSettings: [.define("DARKNODE_TEST_SEAMS", .when(configuration: .debug))],
             plugins: ["BuildInfoPlugin"]
         ),
         .executableTarget(

@@ -27,6 +27,9 @@ public struct PlatformEnvironment: Sendable {
     public var releaseSigner: [UInt8]
     /// The SEV-SNP guest device for hardware-derived sealing keys.
     public var snpGuestDevicePath = "/dev/sev-guest"
+    /// How configfs-tsm entries are made and read: the kernel's mount in production; a fake kernel only in tests
+    /// (the `darknode` binary's fake-hardware seam exists in debug builds only, docs/enclave.md).
+    public var configfsFileSystem: any TSMReportFileSystem = LinuxTSMReportFileSystem()
 
     public init(
         simulatedMachineDirectory: String, gramineRoot: String = GramineSGXPlatform.defaultRoot,
@@ -79,7 +82,8 @@ public enum PlatformSelector {
                 environment.provisionedSealingKeyPath.map {
                     ProvisionedKeyFileSource(path: $0, releaseSigner: environment.releaseSigner)
                 } ?? SNPDerivedKeySource(device: LinuxSNPGuestDevice(path: environment.snpGuestDevicePath))
-            return try ConfigfsTSMPlatform(reportRoot: environment.configfsReportRoot, sealingKeySource: source)
+            return try ConfigfsTSMPlatform(
+                reportRoot: environment.configfsReportRoot, fileSystem: environment.configfsFileSystem, sealingKeySource: source)
         }
     }
 }

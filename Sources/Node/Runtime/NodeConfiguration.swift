@@ -19,6 +19,12 @@ public struct NodeConfiguration: Sendable {
     public var mempool = Mempool.Limits()
     /// Presignature pool target, batch size and MPC round timing.
     public var mpc = MPCDriver.Settings()
+    /// Members that must answer "the highest message you saw me sign" before consensus starts (the rollback check,
+    /// `StoreRolledBack`): nil = t + 1, so at least one answer is from an honest member; 0 = no check (tests of
+    /// other things only).
+    public var signedHeightWitnesses: Int?
+    /// How often the question is asked again of connected members that have not answered.
+    public var signedHeightRequestInterval: Duration = .milliseconds(250)
 
     public init() {}
 }

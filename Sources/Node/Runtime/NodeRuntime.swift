@@ -18,10 +18,16 @@ public enum NodeTopic {
     public static let syncAnswer = "darknode/sync-answer/v1"
     /// A signature share (MPC wire format) for every member to combine.
     public static let signatureShare = "darknode/mpc-share/v1"
+    /// Empty: "which is the highest consensus message you saw me sign?" (the rollback check at start).
+    public static let signedHeightRequest = "darknode/signed-height-request/v1"
+    /// Empty (none seen) or that message's wire bytes; it proves itself by the asker's own signature.
+    public static let signedHeightAnswer = "darknode/signed-height-answer/v1"
 }
 
 /// What the node reports as it runs (the CLI prints these as JSON lines).
 public enum NodeEvent: Sendable {
+    /// Consensus waits for this many members to say what they saw this node sign (the rollback check).
+    case awaitingSignedHeights(required: Int)
     case started(height: UInt64, restoredWALEntries: Int)
     case decided(height: UInt64, round: UInt32, transactions: Int, events: [ShardEvent], synced: Bool)
     case syncRequested(from: UInt64, peer: PeerID)
@@ -56,6 +62,16 @@ public actor NodeRuntime {
     private var restoredWAL = 0
     public private(set) var rejectedPackets = 0
     private var mpc: MPCDriver
+    /// Per member, the highest consensus message seen signed by it (answered to that member when it restarts).
+    private var signedMemory: SignedMessageMemory
+    /// Members whose answer passed the rollback check; consensus starts once there are `witnessesRequired`.
+    private var witnesses: Set<PeerID> = []
+    private let witnessesRequired: Int
+    private let members: Set<PeerID>
+    private var consensusStarted = false
+    private var witnessRequests: Task<Void, Never>?
+    /// Set when a peer proved the store rolled back; the node never signs again in this run.
+    public private(set) var rollback: StoreRolledBack?
 
     public init(identity: PrivateKey, genesis: ShardGenesis, mesh: Mesh, store: NodeStore,
                 configuration: NodeConfiguration = NodeConfiguration(), logger: Logger = Logger(label: "darknode.node")) throws {
@@ -66,6 +82,9 @@ public actor NodeRuntime {
         self.configuration = configuration
         self.logger = logger
         validators = try genesis.validatorSet()
+        signedMemory = SignedMessageMemory(committee: genesis.committee)
+        members = Set(genesis.committee.filter { $0 != identity.publicKey }.map { PeerID($0) })
+        witnessesRequired = min(configuration.signedHeightWitnesses ?? genesis.threshold + 1, members.count)
         let state = try store.loadState(genesis: genesis)
         let height = state.height + 1
         let wal = try store.walEntries(height: height)
@@ -108,8 +127,34 @@ public actor NodeRuntime {
 
     // MARK: Lifecycle
 
-    /// Starts consensus: resumes the restored height (re-sending what the WAL says it signed) and starts the tick.
+    /// Starts the node: first the rollback check (members say which is the highest message they saw this node sign;
+    /// `StoreRolledBack`), then consensus.
     public func start() {
+        guard witnessesRequired > 0 else { return startConsensus() }
+        eventSink.yield(.awaitingSignedHeights(required: witnessesRequired))
+        let interval = configuration.signedHeightRequestInterval
+        witnessRequests = Task { [weak self] in
+            while !Task.isCancelled {
+                guard await self?.requestSignedHeights() == true else { return }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Asks every connected member that has not answered; false once the question is settled.
+    private func requestSignedHeights() -> Bool {
+        guard !stopped, !consensusStarted else { return false }
+        for peer in mesh.connectedPeers.map(\.identity) where members.contains(peer) && !witnesses.contains(peer) {
+            try? mesh.send([], topic: NodeTopic.signedHeightRequest, to: peer)
+        }
+        return true
+    }
+
+    /// Resumes the restored height (re-sending what the WAL says it signed) and starts the tick.
+    private func startConsensus() {
+        guard !consensusStarted, !stopped else { return }
+        consensusStarted = true
+        witnessRequests?.cancel()
         eventSink.yield(.started(height: replica.height, restoredWALEntries: restoredWAL))
         perform(replica.start())
         do {
@@ -129,9 +174,32 @@ public actor NodeRuntime {
         }
     }
 
+    /// A member's answer: nothing seen, or a message this node signed. A message that is not this node's is no
+    /// answer; one the store does not account for stops the node, before or after consensus started.
+    private func receiveSignedHeight(_ payload: [UInt8], from peer: PeerID) {
+        guard members.contains(peer) else { return }
+        if !payload.isEmpty {
+            guard let proof = try? SignedMessage.decode(payload[...]), proof.signer.compressed == identity.compressed,
+                  proof.isSignedBy(identity) else { return }
+            let logged: [SignedMessage]
+            do { logged = try store.loggedSignedMessages() } catch {
+                halt("reading the write-ahead log for the rollback check: \(error)")
+                return
+            }
+            if let refusal = StoreRolledBack.check(proof: proof, decidedHeight: state.height, logged: logged, witness: peer.bytes) {
+                rollback = refusal
+                halt(refusal.description)
+                return
+            }
+        }
+        witnesses.insert(peer)
+        if witnesses.count >= witnessesRequired { startConsensus() }
+    }
+
     public func stop() {
         stopped = true
         ticker?.cancel()
+        witnessRequests?.cancel()
         for t in timers.values { t.cancel() }
         timers = [:]
         eventSink.finish()
@@ -150,9 +218,15 @@ public actor NodeRuntime {
             case NodeTopic.syncRequest: answerSync(m.payload, to: m.from)
             case NodeTopic.syncAnswer: receiveSync(m.payload, from: m.from)
             case NodeTopic.signatureShare: carryOut(mpc.receiveShare(m.payload))
+            case NodeTopic.signedHeightRequest:
+                if m.payload.isEmpty { try? mesh.send(signedMemory.answer(for: m.from.bytes), topic: NodeTopic.signedHeightAnswer, to: m.from) }
+            case NodeTopic.signedHeightAnswer: receiveSignedHeight(m.payload, from: m.from)
             default: break
             }
         case .connected(let peer):
+            if !consensusStarted, members.contains(peer.identity) {
+                try? mesh.send([], topic: NodeTopic.signedHeightRequest, to: peer.identity)
+            }
             // A peer that (re)connects may be ahead of us (we restarted): ask it for what we missed.
             requestSync(from: peer.identity)
         default:
@@ -184,6 +258,8 @@ public actor NodeRuntime {
             let claimed = packet[2..<10].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             if claimed > replica.height + 1 { requestSync(from: peer) }
         }
+        signedMemory.observe(packet)
+        guard consensusStarted else { return }
         perform(replica.receive(packet))
     }
 
@@ -357,7 +433,8 @@ public actor NodeRuntime {
     /// Certificates are checked by the replica (quorum of the validator set, value valid under the rules) and
     /// applied in height order; anything else in the answer is ignored.
     private func receiveSync(_ payload: [UInt8], from peer: PeerID) {
-        guard payload.count >= 2 else { return }
+        // Certificates move the replica to new heights where it signs: not before the rollback check passed.
+        guard consensusStarted, payload.count >= 2 else { return }
         let count = Int(payload[0]) << 8 | Int(payload[1])
         var offset = 2
         syncing = true

@@ -50,6 +50,14 @@ public final class NodeStore: @unchecked Sendable {
         return try rows.map { try WALEntry.decode($0.value) }
     }
 
+    /// Every message this node signed that its write-ahead log still holds (all heights), for the rollback check.
+    public func loggedSignedMessages() throws -> [SignedMessage] {
+        try store.rows(table: Self.walTable).compactMap { row in
+            if case .signed(let message) = try WALEntry.decode(row.value) { return message }
+            return nil
+        }
+    }
+
     // MARK: Decided blocks
 
     /// Makes decided blocks durable: their certificates, the state after the last, and the end of their heights' WAL,

@@ -37,7 +37,9 @@ struct InitCommand: ParsableCommand {
         let directory = DataDirectory(path: dataDir)
         let node: OpenedNode
         do {
-            node = try directory.initialize(configuration: configuration, otherSections: "\n" + NodeSettings().fileText, logger: logger)
+            let seam = try FakeHardwareSeam.fromEnvironment()
+            node = try directory.initialize(configuration: configuration, otherSections: "\n" + NodeSettings().fileText,
+                                            environment: try seam?.environment(for: directory), logger: logger)
         } catch EnclaveError.noHardwarePlatform(let searched) {
             throw ValidationError(
                 "no TEE device found (looked for \(searched.joined(separator: ", "))); "

@@ -42,12 +42,20 @@ struct NodeMeshOptions: ParsableArguments {
         // Refused before any hardware device is touched: a node that names a hardware platform needs a policy.
         let choice = platform ?? configured.platform
         if choice != .simulated, choice != .auto, policyPath == nil { throw NodeTrust.Failure.policyRequired(platform: choice.rawValue) }
-        let node = try directory.open(platformOverride: platform, logger: logger)
+        // Debug builds only: fake device trees and the sample binding for process tests (FakeHardwareSeam).
+        let seam = try FakeHardwareSeam.fromEnvironment()
+        let node = try directory.open(platformOverride: platform, environment: try seam?.environment(for: directory), logger: logger)
         // A hardware node judges peers only by its policy file (refusing to start without one); so does a
         // simulated node given one.
+        var clock: @Sendable () -> Date = { Date() }
+        var expectation: any ReportDataExpectation = BoundReportData()
+        if let seam {
+            clock = try seam.clock()
+            expectation = try seam.expectation()
+        }
         if let appraisal = try NodeTrust.appraisal(
             platform: node.platform.kind, policyPath: policyPath,
-            collateralDirectory: collateralDirectory ?? node.configuration.collateralDirectory)
+            collateralDirectory: collateralDirectory ?? node.configuration.collateralDirectory, clock: clock, expectation: expectation)
         {
             guard allowedMeasurements.isEmpty, configuredMeasurements.isEmpty else {
                 throw ValidationError("--allow-measurement / allow-measurements do not apply with a policy file: its release manifest names the measurements")

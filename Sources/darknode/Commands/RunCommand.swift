@@ -10,6 +10,7 @@ import Node
 import Secp256k1
 import ServiceLifecycle
 import Shard
+import Synchronization
 
 /// `darknode run`: the long-running node process. Its settings come from the data directory's `darknode.toml`
 /// (`[mesh]`, `[shard]`, `[rpc]`, `[log]`; see `NodeSettings`), each overridden by the matching flag. It joins the attested mesh from its data directory (listens, dials
@@ -154,6 +155,7 @@ struct RunCommand: AsyncParsableCommand {
         ])
         var runtime: NodeRuntime?
         var rpcServer: RPCServer?
+        let (halted, halts) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(1))
         if let genesisFile {
             var nodeConfiguration = NodeConfiguration()
             nodeConfiguration.idleBlockInterval = .milliseconds(idleBlockIntervalMilliseconds)
@@ -161,7 +163,11 @@ struct RunCommand: AsyncParsableCommand {
                                           store: NodeStore(store: opened.store), configuration: nodeConfiguration, logger: logger)
             runtime = started
             Task {
-                for await event in started.events { emitJSONLine(event.jsonObject) }
+                for await event in started.events {
+                    emitJSONLine(event.jsonObject)
+                    // A halted node (its store rolled back, its log unwritable) stops the process with a failure.
+                    if case .fatal(let reason) = event { halts.yield(reason) }
+                }
             }
             // Served on the mesh's event loops, listening before consensus starts (a submission only queues); a port
             // that cannot be bound stops the node with the error.
@@ -180,9 +186,27 @@ struct RunCommand: AsyncParsableCommand {
         serviceConfiguration.maximumGracefulShutdownDuration = .seconds(10)
         let serviceGroup = ServiceGroup(configuration: serviceConfiguration)
         supervisor?.attach(serviceGroup)
+        let haltReason = HaltReason()
+        let haltWatch = Task {
+            for await reason in halted {
+                haltReason.value.withLock { $0 = reason }
+                await serviceGroup.triggerGracefulShutdown()
+                return
+            }
+        }
         try await serviceGroup.run()
         supervisor?.stop()
+        haltWatch.cancel()
         try await group.shutdownGracefully()
+        if let reason = haltReason.value.withLock({ $0 }) { throw NodeHalted(reason: reason) }
+    }
+
+    final class HaltReason: Sendable { let value = Mutex<String?>(nil) }
+
+    /// The node halted instead of being asked to stop: the exit status says so (1).
+    struct NodeHalted: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "node halted: \(reason)" }
     }
 }
 
@@ -266,6 +290,8 @@ extension NodeEvent {
     /// One JSON object per event for `darknode run`'s standard output.
     var jsonObject: [String: Any] {
         switch self {
+        case .awaitingSignedHeights(let required):
+            return ["event": "awaiting-signed-heights", "required": required]
         case .started(let height, let restored):
             return ["event": "consensus-started", "height": height, "restoredWALEntries": restored]
         case .decided(let height, let round, let transactions, let events, let synced):
