@@ -20,13 +20,18 @@ import WireCodec
         for (i, node) in nodes.enumerated() {
             for k in 0..<perNode { try node.mesh.broadcast(Array("m-\(i)-\(k)".utf8), topic: "test") }
         }
-        #expect(await eventually { nodes.allSatisfy { $0.log.messages.count >= 4 * perNode } })
-        try await Task.sleep(nanoseconds: 200_000_000)
-        for node in nodes {
-            let payloads = node.log.messages.map { String(decoding: $0.payload, as: UTF8.self) }
-            #expect(payloads.count == 4 * perNode)
-            #expect(Set(payloads).count == payloads.count, "no duplicates")
-            #expect(!payloads.contains { $0.hasPrefix("m-\(nodes.firstIndex { $0.id == node.id }!)-") }, "no echo to self")
+        // A fence after the messages: each connection delivers in order, so once a node has every other node's
+        // fence it has everything those nodes sent before it — a duplicate included — with no fixed sleep.
+        for node in nodes { try node.mesh.broadcast(Array("fence".utf8), topic: "fence") }
+        #expect(await eventually { nodes.allSatisfy { $0.log.messages.filter { $0.topic == "fence" }.count == 4 } },
+                "every node received the four other fences")
+        for (i, node) in nodes.enumerated() {
+            let payloads = node.log.messages.filter { $0.topic == "test" }.map { String(decoding: $0.payload, as: UTF8.self) }
+            let expected = Set(nodes.indices.filter { $0 != i }.flatMap { j in (0..<perNode).map { "m-\(j)-\($0)" } })
+            var copies: [String: Int] = [:]
+            for payload in payloads { copies[payload, default: 0] += 1 }
+            #expect(Set(copies.keys) == expected, "node \(i) got exactly the other nodes' messages, by identity (no echo, none missing)")
+            #expect(copies.values.allSatisfy { $0 == 1 }, "node \(i): none twice")
         }
         for node in nodes { await node.mesh.stop() }
     }
@@ -57,12 +62,41 @@ import WireCodec
         let content = Array("block 17".utf8)
         try nodes[0].mesh.gossip(content, topic: "block")
         #expect(await eventually { nodes[2].log.messages.count == 1 })
-        try await Task.sleep(nanoseconds: 200_000_000)
-        #expect(nodes[2].log.messages.count == 1)
-        #expect(nodes[2].log.messages[0].author == nil, "gossip names no author it cannot vouch for")
-        #expect(nodes[2].log.messages[0].from == nodes[1].id)
-        #expect(nodes[1].log.messages.count == 1)
+        // A second gossip as a fence: it travels the same connections after the first, so once it is in, a second
+        // copy of the first would be too.
+        try nodes[0].mesh.gossip(Array("fence".utf8), topic: "fence")
+        #expect(await eventually { nodes[2].log.messages.contains { $0.topic == "fence" } }, "the fence reached C")
+        let blocks = nodes[2].log.messages.filter { $0.topic == "block" }
+        #expect(blocks.count == 1 && blocks.first?.payload == content, "C got A's gossip once")
+        #expect(blocks.first?.author == nil, "gossip names no author it cannot vouch for")
+        #expect(blocks.first?.from == nodes[1].id)
+        #expect(nodes[1].log.messages.filter { $0.topic == "block" }.count == 1)
         #expect(nodes[0].log.messages.isEmpty)
+        for node in nodes { await node.mesh.stop() }
+    }
+
+    /// `requestSync`: a node that missed gossiped content (it joined later) asks a peer for it by hash and gets it
+    /// once, as a gossip delivery; a hash nobody holds brings nothing.
+    @Test func requestSyncFetchesMissedContentByHashOnce() async throws {
+        let nodes = try await startMeshes(count: 3, group: group)
+        try await nodes[0].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
+        #expect(await eventually { nodes[1].mesh.connectedPeers.count == 1 })
+        let content = Array("block 18".utf8)
+        let hash = try nodes[0].mesh.gossip(content, topic: "block")
+        #expect(await eventually { nodes[1].log.messages.contains { $0.payload == content } }, "B holds the content")
+        // C joins after the gossip and connects to B only.
+        try await nodes[2].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
+        #expect(await eventually { nodes[2].mesh.connectedPeers.count == 1 && nodes[1].mesh.connectedPeers.count == 2 })
+        #expect(nodes[2].log.messages.isEmpty, "gossip is not replayed to a newcomer unasked")
+        nodes[2].mesh.requestSync(hash: [UInt8](repeating: 0xEE, count: 32), from: [nodes[1].id])
+        nodes[2].mesh.requestSync(hash: hash, from: [nodes[1].id])
+        #expect(await eventually { nodes[2].log.messages.contains { $0.payload == content } }, "C received the content it asked for")
+        // Fence: a later direct message from B follows anything B sent C before it.
+        try nodes[1].mesh.send([9], topic: "fence", to: nodes[2].id)
+        #expect(await eventually { nodes[2].log.messages.contains { $0.topic == "fence" } })
+        let received = nodes[2].log.messages.filter { $0.topic != "fence" }
+        #expect(received.count == 1, "only the content asked for, once (the unknown hash brought nothing)")
+        #expect(received.first?.payload == content && received.first?.topic == "block" && received.first?.delivery == .gossip)
         for node in nodes { await node.mesh.stop() }
     }
 
@@ -103,10 +137,14 @@ import WireCodec
         async let a: AuthenticatedPeer? = try? nodes[0].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
         async let b: AuthenticatedPeer? = try? nodes[1].mesh.connect(host: "127.0.0.1", port: nodes[0].mesh.listenPort)
         _ = await (a, b)
-        try await Task.sleep(nanoseconds: 300_000_000)
-        #expect(nodes[0].mesh.connectedPeers.count == 1 && nodes[1].mesh.connectedPeers.count == 1)
+        #expect(await eventually { nodes[0].mesh.connectedPeers.count == 1 && nodes[1].mesh.connectedPeers.count == 1 },
+                "both sides settled on a connection")
+        // One connection, not two: a broadcast arrives once, and a fence sent after it proves nothing else follows.
         try nodes[0].mesh.broadcast([7], topic: "t")
-        #expect(await eventually { nodes[1].log.messages.count == 1 })
+        try nodes[0].mesh.broadcast([8], topic: "fence")
+        #expect(await eventually { nodes[1].log.messages.contains { $0.topic == "fence" } }, "the fence arrived")
+        #expect(nodes[1].log.messages.filter { $0.topic == "t" }.count == 1)
+        #expect(nodes[0].mesh.connectedPeers.count == 1 && nodes[1].mesh.connectedPeers.count == 1)
         for node in nodes { await node.mesh.stop() }
     }
 
