@@ -2,7 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Network
+@testable import Network
 import Secp256k1
 import SecureChannel
 import Testing
@@ -219,8 +219,12 @@ import WireCodec
         var nodes = try await startMeshes(count: 3, keys: keys, group: group)
         try await connectFullMesh(nodes)
         #expect(await eventually { nodes.allSatisfy { $0.mesh.connectedPeers.count == 2 } })
-        // Let address records propagate, then kill node 2 and bring it back on the same port.
-        try await Task.sleep(nanoseconds: 200_000_000)
+        // Wait until the others hold node 2's signed address (they redial it from there), then kill node 2 and bring
+        // it back on the same port.
+        let reborn2 = nodes[2].id
+        #expect(await eventually {
+            nodes[0...1].allSatisfy { node in node.mesh.core.withLockedValue { $0.state.addressBook.address(of: reborn2) != nil } }
+        }, "nodes 0 and 1 learned node 2's address")
         let port = nodes[2].mesh.listenPort
         await nodes[2].mesh.stop()
         #expect(await eventually { nodes[0].mesh.connectedPeers.count == 1 && nodes[1].mesh.connectedPeers.count == 1 })
