@@ -126,3 +126,12 @@ final class JSONLines: @unchecked Sendable {
         return nil
     }
 }
+
+/// Three meshes in a line A – B – C that stays a line: A and C admit only B, so neither dials the other even once it
+/// learns the other's address (the dial planner connects to every admitted peer it hears of).
+func startLineOfThree(group: MultiThreadedEventLoopGroup) async throws -> [TestNode] {
+    let keys = (0..<3).map { _ in PrivateKey.generate() }
+    let ids = keys.map { PeerID($0.publicKey) }
+    let admitted: [Set<PeerID>] = [[ids[1]], [ids[0], ids[2]], [ids[1]]]
+    return try await startMeshes(count: 3, keys: keys, group: group) { config, i in config.admitted = admitted[i] }
+}

@@ -55,7 +55,7 @@ import WireCodec
 
     @Test func gossipReachesPeersBeyondNeighboursOnce() async throws {
         // A line A – B – C: C is not connected to A, yet receives A's gossip once, via B.
-        let nodes = try await startMeshes(count: 3, group: group)
+        let nodes = try await startLineOfThree(group: group)
         try await nodes[0].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
         try await nodes[1].mesh.connect(host: "127.0.0.1", port: nodes[2].mesh.listenPort)
         #expect(await eventually { nodes[1].mesh.connectedPeers.count == 2 })
@@ -78,7 +78,8 @@ import WireCodec
     /// `requestSync`: a node that missed gossiped content (it joined later) asks a peer for it by hash and gets it
     /// once, as a gossip delivery; a hash nobody holds brings nothing.
     @Test func requestSyncFetchesMissedContentByHashOnce() async throws {
-        let nodes = try await startMeshes(count: 3, group: group)
+        // A line A – B – C, so C can only get A's content from B.
+        let nodes = try await startLineOfThree(group: group)
         try await nodes[0].mesh.connect(host: "127.0.0.1", port: nodes[1].mesh.listenPort)
         #expect(await eventually { nodes[1].mesh.connectedPeers.count == 1 })
         let content = Array("block 18".utf8)
