@@ -38,8 +38,6 @@ struct LocalnetCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Signals are handled from here on, so one that comes while members start stops them all (see SignalStop).
-        let stop = SignalStop()
         FileHandle.standardError.write(Data("WARNING: INSECURE simulated enclaves (no TEE hardware): a development network only.\n".utf8))
         let root = dir ?? FileManager.default.temporaryDirectory.appendingPathComponent("darknode-localnet-\(getpid())").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -67,6 +65,7 @@ struct LocalnetCommand: AsyncParsableCommand {
 
         // Whichever comes first: a signal, or the target height (or a node halting).
         let (outcomes, sink) = AsyncStream.makeStream(of: String.self)
+        let stop = SignalStop()
         Task { sink.yield("signal \(await stop.wait())") }
         let target = blocks
         Task {

@@ -261,42 +261,28 @@ struct RunningNode: Service {
     }
 }
 
-/// SIGINT and SIGTERM, handled rather than fatal: `darknode localnet` stops its node processes on either. The
-/// handlers are installed when this is made — before any member starts — so a signal that comes early is kept
-/// for `wait()` instead of killing localnet and orphaning members it just started.
+/// Waits for SIGINT or SIGTERM (handled, not fatal): `darknode localnet` stops its node processes on either.
 final class SignalStop: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "darknode.signals")
-    // All three touched only on `queue`.
     private var sources: [any DispatchSourceSignal] = []
-    private var received: String?
-    private var waiters: [CheckedContinuation<String, Never>] = []
+    private let queue = DispatchQueue(label: "darknode.signals")
 
-    init() {
-        queue.sync {
-            for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { [self] in deliver(name) }
-                source.resume()
-                sources.append(source)
-            }
-        }
-    }
-
-    /// The first signal's name, as soon as one has come (at once if one came already).
     func wait() async -> String {
         await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            queue.async { [self] in
-                if let received { continuation.resume(returning: received) } else { waiters.append(continuation) }
+            queue.sync {
+                var resumed = false
+                for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+                    signal(number, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                    source.setEventHandler {
+                        guard !resumed else { return }
+                        resumed = true
+                        continuation.resume(returning: name)
+                    }
+                    source.resume()
+                    sources.append(source)
+                }
             }
         }
-    }
-
-    private func deliver(_ name: String) {
-        guard received == nil else { return }
-        received = name
-        for waiter in waiters { waiter.resume(returning: name) }
-        waiters = []
     }
 }
 
