@@ -69,6 +69,30 @@ import WireCodec
         #expect(change.closed == [id])
     }
 
+    /// Goal: an admission change forgets an evicted peer's connection in the same step: a message it sent before
+    /// the socket closed is not delivered, nothing more is sent to it, and it no longer counts as connected.
+    /// Before: the record stayed installed until the driver reported the close, so the simulation's check found
+    /// an installed connection to a non-admitted identity after every revocation.
+    @Test func anEvictedPeerIsForgottenBeforeItsConnectionCloses() {
+        let keys = seededKeys(2, seed: 18)
+        var state = makeState(keys[1], admitted: keys, now: start)
+        let id = ConnectionID(raw: 1)
+        let evicted = PeerID(keys[0].publicKey)
+        _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
+        _ = state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start)
+        let change = state.handle(.admissionChanged([PeerID(keys[1].publicKey)]), now: start)
+        #expect(change.closed == [id])
+        #expect(state.connection(to: evicted) == nil)
+        #expect(state.connectedPeers.isEmpty)
+        let late = Darknode_V1_Envelope.mesh(.direct, payload: [1, 2, 3], author: evicted.bytes)
+        #expect(state.handle(.received(id, late), now: start).events.isEmpty, "a message read before the close is dropped")
+        var actions: [MeshAction] = []
+        let send = state.enqueue(.mesh(.direct, payload: [4], author: []), to: evicted, into: &actions)
+        #expect(actions.isEmpty)
+        if case .success = send { Issue.record("a send to the evicted peer was queued") }
+        #expect(state.handle(.closed(id), now: start).events.isEmpty, "the eviction was reported, the close is not")
+    }
+
     /// Goal: a dial whose connection the decider dropped as a duplicate keeps (and grows) its back-off, so the
     /// peer is not redialled at once when the surviving connection ends; a connection that lasted
     /// `reconnectMaximumMilliseconds` clears it.

@@ -41,6 +41,7 @@ extension MeshState {
         if let source = record.source { handshakes.release(source) }
         record.peer = peer
         connections[id] = record
+        if let target = record.target { planner.authenticated(target, peer: peer.identity) }
         if let reason = refusal(of: peer.identity) {
             refuse(id, peer: peer.identity, reason: reason, now: now, into: &actions)
             return
@@ -116,7 +117,7 @@ extension MeshState {
         if let target = connections[id]!.target { planner.connected(target, peer: peer.identity, now: now) }
         actions.append(.install(id, peer))
         report(.connected(peer), into: &actions)
-        let known = addressBook.records.values.prefix(limits.addressListRecordsMax - 1)
+        let known = addressBook.records.sorted { $0.key < $1.key }.map(\.value).prefix(limits.addressListRecordsMax - 1)
         actions.append(.sendAddresses(id, known: Array(known)))
     }
 
@@ -132,15 +133,20 @@ extension MeshState {
             if let target = record.target { planner.failed(target, now: now, random: &random) }
         case .installed:
             guard let peer = record.peer?.identity, current[peer] == id else { return }
-            current[peer] = nil
-            let moved = gossip.dropPending(
-                from: peer, nowNanoseconds: nanoseconds(now),
-                timeoutNanoseconds: UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000)
-            for pull in moved {
-                if let other = current[pull.peer] { enqueue(envelope(.gossipPull, hash: pull.hash), on: other, into: &actions) }
-            }
+            release(peer, now: now, into: &actions)
             planner.disconnected(peer, now: now, random: &random)
             report(.disconnected(peer, reason: reason), into: &actions)
+        }
+    }
+
+    /// `peer` has no connection any more: pulls waiting on it move to other pushers.
+    private mutating func release(_ peer: PeerID, now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
+        current[peer] = nil
+        let moved = gossip.dropPending(
+            from: peer, nowNanoseconds: nanoseconds(now),
+            timeoutNanoseconds: UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000)
+        for pull in moved {
+            if let other = current[pull.peer] { enqueue(envelope(.gossipPull, hash: pull.hash), on: other, into: &actions) }
         }
     }
 
@@ -152,13 +158,17 @@ extension MeshState {
         actions.append(.close(id))
     }
 
-    /// A new admission set: connected peers no longer in it are evicted, and their address records dropped.
-    mutating func admissionChanged(_ set: Set<PeerID>, into actions: inout [MeshAction]) {
+    /// A new admission set: connected peers no longer in it are evicted, and their address records dropped. An
+    /// evicted connection is forgotten in this step (like a superseded one): what it delivers before the socket
+    /// closes is not read, nothing more is sent on it, and its close reports nothing.
+    mutating func admissionChanged(_ set: Set<PeerID>, now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
         admitted = set
         addressBook.removeAll(except: set)
         planner.retain(admitted: set)
         guard !admitsAnyAuthenticatedPeer else { return }
         for (peer, id) in current.sorted(by: { $0.value < $1.value }) where !set.contains(peer) {
+            connections[id] = nil
+            release(peer, now: now, into: &actions)
             report(.evicted(peer, reason: "no longer in the admission set"), into: &actions)
             actions.append(.close(id))
         }
