@@ -62,6 +62,9 @@ extension MeshNetworkSimulation {
     /// After the heal: the mesh is full within `settleBound`, then stays exactly as it is.
     mutating func checkConvergence() {
         guard sim.now >= healTime else { return }
+        let overdue = report.convergedAt == nil && sim.now > healTime + options.settleBound
+        guard meshChanged || overdue else { return }
+        meshChanged = false
         let pairs = memberPairs()
         if report.convergedAt != nil {
             for pair in pairs where link(pair, between: nil) != convergedLinks[pair] {
@@ -73,7 +76,7 @@ extension MeshNetworkSimulation {
         if pairs.allSatisfy({ link($0, between: between) != nil }) && noStrayConnections() {
             report.convergedAt = sim.now
             for pair in pairs { convergedLinks[pair] = link(pair, between: between) }
-        } else if sim.now > healTime + options.settleBound {
+        } else if overdue {
             let missing = pairs.filter { link($0, between: between) == nil }.map { "\($0): \(describe($0))" }
             violation("mesh not full \(options.settleBound) after the heal; missing \(missing), stray \(strayConnections())")
         }

@@ -74,6 +74,7 @@ extension MeshNetworkSimulation {
     mutating func revoke() {
         guard let revoked else { return }
         admitted.remove(nodes[revoked].identity)
+        meshChanged = true
         report.revokedAt = sim.now
         for i in honest where i != revoked { feed(.admissionChanged(admittedBy(i)), at: i) }
     }

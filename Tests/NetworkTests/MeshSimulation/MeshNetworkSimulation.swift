@@ -44,6 +44,8 @@ struct MeshNetworkSimulation {
     var dialledSinceConvergence: Set<[AnyHashable]> = []
     /// The nodes whose state changed in the current event (only they are checked after it).
     var touched: Set<Int> = []
+    /// A connection was installed, closed, stalled or opened since the last convergence check.
+    var meshChanged = true
     /// Segment loss (the simulator's own loss is off: see `send`).
     var loss: Ratio
     private var lastConnectionID: UInt64 = 0
@@ -120,6 +122,7 @@ struct MeshNetworkSimulation {
 
     private mutating func start(_ i: Int) {
         let limits = options.limits
+        meshChanged = true
         nodes[i].state = TestMeshState(
             identity: nodes[i].identity, limits: limits, admitted: admittedBy(i),
             bootstrap: bootstrap[i].map { (MeshSimulationKeys.host($0), MeshSimulationKeys.port) },
@@ -167,6 +170,7 @@ struct MeshNetworkSimulation {
     mutating func feed(_ input: MeshInput, at i: Int) {
         guard nodes[i].alive, nodes[i].state != nil else { return }
         touched.insert(i)
+        if case .closed = input { meshChanged = true }
         let actions = nodes[i].state!.handle(input, now: now)
         perform(actions, at: i)
     }
@@ -184,6 +188,7 @@ struct MeshNetworkSimulation {
                 sim.setTimer(.handshakeTimeout(link: l, incarnation: nodes[i].incarnation), node: i, after: options.handshakeTimeout)
                 completeHandshake(l, side: side)
             case .close(let id), .closeAsDuplicate(let id, _):
+                meshChanged = true
                 guard let l = linkOf[id] else { continue }
                 close(l, side: links[l].side(of: i))
             case .sendVerdict(let id, let keep):
@@ -202,6 +207,7 @@ struct MeshNetworkSimulation {
                 report.record(event, at: i, time: sim.now)
                 feed(.eventTaken(bytes: event.bufferedBytes), at: i)
             case .install:
+                meshChanged = true
                 report.installs += 1
             case .dial(let target, let host, let port):
                 report.recordDial(node: i, incarnation: nodes[i].incarnation, target: target, at: sim.now, options: options)
@@ -273,6 +279,7 @@ struct MeshNetworkSimulation {
         let (from, to) = (links[l].nodes[side], links[l].nodes[1 - side])
         if !sim.canReach(from: from, to: to) || random.chance(loss) {
             links[l].stalled[side] = true
+            meshChanged = true
             report.lostSegments += 1
             return
         }
@@ -300,6 +307,7 @@ struct MeshNetworkSimulation {
     }
 
     mutating func retire(_ l: Int) {
+        meshChanged = true
         if !links[l].open[0] && !links[l].open[1] && links[l].connectResolved { liveLinks.remove(l) }
     }
 
@@ -371,6 +379,7 @@ struct MeshNetworkSimulation {
         links[l].ids[1] = id
         links[l].incarnations[1] = nodes[listener].incarnation
         links[l].open[1] = true
+        meshChanged = true
         linkOf[id] = l
         send(.synAck, on: l, from: 1)
         feed(.inboundOpened(id, source: MeshSimulationKeys.host(links[l].nodes[0])), at: listener)
@@ -387,6 +396,7 @@ struct MeshNetworkSimulation {
         let id = newConnectionID()
         links[l].ids[0] = id
         links[l].open[0] = true
+        meshChanged = true
         linkOf[id] = l
         if dialer == hostile { return hostileEstablished(l) }
         feed(.outboundOpened(id, target: links[l].target), at: dialer)
@@ -396,8 +406,9 @@ struct MeshNetworkSimulation {
         switch timer {
         case .tick(let incarnation):
             guard nodes[node].alive, nodes[node].incarnation == incarnation, nodes[node].state != nil else { return }
-            touched.insert(node)
             let actions = nodes[node].state!.tick(now: now)
+            // A tick that asks for nothing changed no connection (health timestamps and the planner only).
+            if !actions.isEmpty { touched.insert(node) }
             perform(actions, at: node)
             sim.setTimer(timer, node: node, after: .milliseconds(options.limits.timerResolutionMilliseconds))
         case .handshakeTimeout(let l, let incarnation):

@@ -52,8 +52,9 @@ struct MeshSimulationOptions: CustomStringConvertible {
     var connectTimeout: Duration = .seconds(1)
     var handshakeTimeout: Duration { .milliseconds(limits.handshakeTimeoutMilliseconds) }
 
-    /// The mesh's limits with its timeouts scaled down (so a run covers many reconnects in a few virtual seconds)
-    /// and handshake slots small enough for a simulated flood to reach them.
+    /// The mesh's limits with its timeouts scaled down (so a run covers many reconnects in a few virtual seconds),
+    /// handshake slots small enough for a simulated flood to reach them, an address book smaller than the mesh (so
+    /// its cap is reached) and a coarser timer (fewer events).
     static var simulationLimits: NetworkLimits {
         var limits = NetworkLimits()
         limits.livenessIntervalMilliseconds = 1_000
@@ -64,6 +65,8 @@ struct MeshSimulationOptions: CustomStringConvertible {
         limits.handshakeTimeoutMilliseconds = 1_000
         limits.handshakesInProgressMax = 24
         limits.handshakesPerAddressMax = 4
+        limits.timerResolutionMilliseconds = 50
+        limits.addressRecordsMax = 3
         return limits
     }
 

@@ -19,9 +19,10 @@ import TestSupport
     static let replaySeed = environment["MESH_SIM_SEED"].flatMap(UInt64.init)
     static let seedCount = environment["MESH_SIM_SEEDS"].flatMap(UInt64.init) ?? 40
 
-    /// Runs `options` for every seed; returns the reports (stops after three failures).
-    static func swarm(_ options: (UInt64) -> MeshSimulationOptions) -> [MeshSimulationReport] {
-        let seeds = replaySeed.map { [$0] } ?? Array(0..<seedCount)
+    /// Runs `options` for every seed (`share` of the count: a hostile run has ten times the events of a churn
+    /// run); returns the reports (stops after three failures).
+    static func swarm(share: UInt64 = 1, _ options: (UInt64) -> MeshSimulationOptions) -> [MeshSimulationReport] {
+        let seeds = replaySeed.map { [$0] } ?? Array(0..<max(1, seedCount / share))
         var reports: [MeshSimulationReport] = []
         for seed in seeds {
             var simulation = MeshNetworkSimulation(options: options(seed))
@@ -72,7 +73,7 @@ import TestSupport
     /// 3–5 honest nodes; the hostile identity admitted (a member turned hostile) or a stranger.
     @Test(arguments: [true, false])
     func aHostileDialerStaysWithinItsLimitsAndDisturbsNoHonestConnection(admitted: Bool) {
-        let reports = Self.swarm { MeshSimulationOptions.hostile(seed: $0, admitted: admitted) }
+        let reports = Self.swarm(share: 4) { MeshSimulationOptions.hostile(seed: $0, admitted: admitted) }
         print("hostile (admitted: \(admitted)): \(Self.summary(reports)),"
               + " at most \(reports.map(\.maximumHostileHandshakes).max() ?? 0) hostile handshakes at a node")
         let limit = MeshSimulationOptions.simulationLimits.handshakesPerAddressMax

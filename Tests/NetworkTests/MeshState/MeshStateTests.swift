@@ -132,6 +132,36 @@ import WireCodec
         #expect(state.planner.entries[.peer(peerID)] == nil)
     }
 
+    /// Goal: a bootstrap address is known by the identity its handshake proved even when the connection was a
+    /// dropped duplicate, so it is not redialled while that identity is connected through the other side's dial.
+    /// Before: only an installed connection taught the planner who the address is, and the simulation found nodes
+    /// redialling a connected peer's bootstrap address at every back-off, each dial a full handshake dropped as a
+    /// duplicate (`MeshSimulationTests`, the partition scenario, `MESH_SIM_SEED=1`).
+    @Test func aBootstrapAddressProvenByADroppedDuplicateIsNotRedialledWhileConnected() {
+        let keys = seededKeys(2, seed: 19)
+        let (me, peer) = (keys[0], keys[1])  // the peer decides
+        var state = TestMeshState(
+            identity: PeerID(me.publicKey), limits: NetworkLimits(), admitted: Set(keys.map { PeerID($0.publicKey) }),
+            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true, now: start,
+            random: SeededRandom(seed: 1))
+        let target = DialTarget.bootstrap(host: "10.0.0.2", port: 4000)
+        #expect(state.tick(now: start).dials == [target])
+        // The peer's own dial is installed first; ours is dropped as a duplicate.
+        let inbound = ConnectionID(raw: 1)
+        _ = state.handle(.inboundOpened(inbound, source: "10.0.0.2"), now: start)
+        _ = state.handle(.authenticated(inbound, authenticatedPeer(peer)), now: start)
+        #expect(state.handle(.verdict(inbound, keep: true), now: start).installed == [inbound])
+        let outbound = ConnectionID(raw: 2)
+        _ = state.handle(.outboundOpened(outbound, target: target), now: start)
+        _ = state.handle(.authenticated(outbound, authenticatedPeer(peer)), now: start)
+        #expect(state.handle(.verdict(outbound, keep: false), now: start).closed == [outbound])
+        let later = start + .milliseconds(state.limits.reconnectMaximumMilliseconds)
+        #expect(state.tick(now: later).dials.isEmpty, "the address is the connected peer")
+        // Once that connection ends, the address is dialled again (after its back-off).
+        _ = state.handle(.closed(inbound), now: later)
+        #expect(state.tick(now: later + .milliseconds(state.limits.reconnectMaximumMilliseconds)).dials == [target])
+    }
+
     /// Goal: a connection that ends soon after it was installed makes the next redial wait longer (flapping).
     @Test func aFlappingPeerIsRedialledEverMoreSlowly() throws {
         let keys = seededKeys(2, seed: 14)
