@@ -48,8 +48,11 @@ extension MeshNetworkSimulation {
             if handshakes > limits.handshakesInProgressMax {
                 violation("node \(i): \(handshakes) handshakes in progress (limit \(limits.handshakesInProgressMax))")
             }
-            report.maximumHandshakes = max(report.maximumHandshakes, handshakes)
-            if let hostile { report.maximumHostileHandshakes = max(report.maximumHostileHandshakes, handshakesBySource[MeshSimulationKeys.host(hostile)] ?? 0) }
+            if hostile != nil {
+                let fromHostile = handshakesBySource.filter { $0.key.hasPrefix("10.66.") }.values.max() ?? 0
+                report.maximumHostileHandshakes = max(report.maximumHostileHandshakes, fromHostile)
+                report.maximumHandshakes = max(report.maximumHandshakes, handshakes)
+            }
             if state.addressBook.records.count > limits.addressRecordsMax {
                 violation("node \(i): \(state.addressBook.records.count) address records (limit \(limits.addressRecordsMax))")
             }
@@ -184,6 +187,7 @@ struct MeshSimulationReport: CustomStringConvertible {
     var convergedAt: VirtualInstant?
     var revokedAt: VirtualInstant?
     var revokedStillConnectedAtEnd = 0
+    var revokedWhileVerdictPending = false
     private var recentDials: [DialKey: [VirtualInstant]] = [:]
 
     init(options: MeshSimulationOptions) { self.options = options }
@@ -220,7 +224,7 @@ struct MeshSimulationReport: CustomStringConvertible {
             "  \(passed ? "passed" : "FAILED"): \(events) events, \(dials) dials (at most \(maximumDialsInASecond)/s per target),"
                 + " \(installs) installs, \(refusals) refusals, \(disconnections) disconnections, \(cuts) cuts,"
                 + " \(crashes) crashes, \(partitions) partitions, \(lostSegments) segments lost, \(simultaneousDials) simultaneous dials,"
-                + " \(hostileDials) hostile dials (at most \(maximumHostileHandshakes) of its handshakes at a node),"
+                + " \(hostileDials) hostile dials (at most \(maximumHostileHandshakes) of its handshakes per source and \(maximumHandshakes) in all at a node),"
                 + " converged \(convergence.map { "\($0)" } ?? "never") after the heal",
         ]
         lines += violations.prefix(5).map { "  violation: \($0)" }

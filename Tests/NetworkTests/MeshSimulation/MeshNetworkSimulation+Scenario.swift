@@ -19,6 +19,8 @@ extension MeshNetworkSimulation {
         case .cuts: if roll < 70 { cut() }
         case .partitions:
             if roll < 50 { partition() } else if roll < 80 { sim.heal() }
+        case .simultaneousDials:
+            if roll < 60 { simultaneousDial(among: up) } else if roll < 80 { cut() }
         }
         let pause: ClosedRange<Duration> = options.chaos == .partitions ? .milliseconds(200)...(.seconds(4)) : .milliseconds(20)...(.milliseconds(300))
         defer { sim.setTimer(.chaos, node: controller, after: random.duration(in: pause)) }
@@ -32,17 +34,19 @@ extension MeshNetworkSimulation {
         case 60..<68: partition()
         case 68..<76:
             sim.heal()
-        case 76..<92:
-            // Both ends of a pair connect to each other at once (`Mesh.connect`, no planner target).
-            if up.count > 1 {
-                let pair = up.shuffled(using: &random).prefix(2)
-                open(from: pair.first!, to: pair.last!, target: nil)
-                open(from: pair.last!, to: pair.first!, target: nil)
-                report.simultaneousDials += 1
-            }
+        case 76..<92: simultaneousDial(among: up)
         default:
             break
         }
+    }
+
+    /// Both ends of a random pair connect to each other at once (`Mesh.connect`, no planner target).
+    private mutating func simultaneousDial(among up: [Int]) {
+        guard up.count > 1 else { return }
+        let pair = up.shuffled(using: &random).prefix(2)
+        open(from: pair.first!, to: pair.last!, target: nil)
+        open(from: pair.last!, to: pair.first!, target: nil)
+        report.simultaneousDials += 1
     }
 
     /// A connection breaks at one end (a socket error): a FIN goes to the other end.
@@ -70,6 +74,22 @@ extension MeshNetworkSimulation {
         for i in honest where !nodes[i].alive { restart(i) }
     }
 
+    /// The adversarial moment to revoke: while a member waits for the verdict byte of a connection to the node
+    /// (admission must be checked again when the verdict installs it), or, failing that, 500 ms before the heal.
+    mutating func considerRevocation() {
+        guard let revoked else { return }
+        let identity = nodes[revoked].identity
+        let waiting = members.contains { i in
+            nodes[i].state?.connections.values.contains {
+                if case .awaitingVerdict = $0.phase { $0.peer?.identity == identity } else { false }
+            } ?? false
+        }
+        guard waiting || sim.now + .milliseconds(500) >= healTime else { return }
+        revocationArmed = false
+        report.revokedWhileVerdictPending = waiting
+        revoke()
+    }
+
     /// The revoked node leaves every other node's admission set (an epoch change); it keeps dialling them.
     mutating func revoke() {
         guard let revoked else { return }
@@ -86,6 +106,7 @@ extension MeshNetworkSimulation {
         guard let hostile, let behaviour = options.hostile else { return }
         let l = open(from: hostile, to: random.index(options.honestCount), target: nil)
         if random.chance(behaviour.stalled) { stalled.insert(l) }
+        hostileSources[l] = "10.66.0.\(1 + random.index(behaviour.sources))"
         report.hostileDials += 1
         sim.setTimer(.hostileDial, node: hostile, after: behaviour.dialInterval)
     }

@@ -33,12 +33,16 @@ struct MeshNetworkSimulation {
     /// Identities admitted by the honest nodes now (one may be revoked mid-run).
     var admitted: Set<PeerID>
     var revoked: Int?
+    /// The revocation waits for its moment (see `considerRevocation`).
+    var revocationArmed = false
     var links: [SimulatedLink] = []
     /// Links with an end still open.
     var liveLinks: Set<Int> = []
     var linkOf: [ConnectionID: Int] = [:]
     /// The hostile node's connections that never send a handshake message.
     var stalled: Set<Int> = []
+    /// The source address of each hostile connection.
+    var hostileSources: [Int: String] = [:]
     /// Each member pair's link when the mesh converged (it must not change afterwards).
     var convergedLinks: [[Int]: Int] = [:]
     var dialledSinceConvergence: Set<[AnyHashable]> = []
@@ -71,7 +75,7 @@ struct MeshNetworkSimulation {
         var bootstrap = Array(repeating: [Int](), count: n)
         for i in 0..<n {
             for j in (i + 1)..<max(n, i + 1) {
-                switch random.index(3) {
+                switch options.mutualBootstrap ? 2 : random.index(3) {
                 case 0: bootstrap[i].append(j)
                 case 1: bootstrap[j].append(i)
                 default: bootstrap[i].append(j); bootstrap[j].append(i)
@@ -90,7 +94,8 @@ struct MeshNetworkSimulation {
         if options.chaos != .none { sim.setTimer(.chaos, node: controller, after: .milliseconds(200)) }
         if options.revokeOne {
             revoked = self.random.index(n)
-            sim.setTimer(.revoke, node: controller, after: self.random.duration(in: .milliseconds(500)...options.faultPhase))
+            let latest = max(.milliseconds(500), options.faultPhase - .seconds(1))
+            sim.setTimer(.revoke, node: controller, after: self.random.duration(in: .milliseconds(500)...latest))
         }
         if hostile != nil { sim.setTimer(.hostileDial, node: hostile!, after: .milliseconds(1)) }
     }
@@ -110,6 +115,7 @@ struct MeshNetworkSimulation {
             }
             checkInvariants(touched)
             touched.removeAll(keepingCapacity: true)
+            if revocationArmed { considerRevocation() }
             guard report.violations.isEmpty else { break }
             checkConvergence()
             guard report.violations.isEmpty else { break }
@@ -382,7 +388,8 @@ struct MeshNetworkSimulation {
         meshChanged = true
         linkOf[id] = l
         send(.synAck, on: l, from: 1)
-        feed(.inboundOpened(id, source: MeshSimulationKeys.host(links[l].nodes[0])), at: listener)
+        let source = hostileSources[l] ?? MeshSimulationKeys.host(links[l].nodes[0])
+        feed(.inboundOpened(id, source: source), at: listener)
     }
 
     private mutating func established(_ l: Int) {
@@ -430,7 +437,7 @@ struct MeshNetworkSimulation {
         case .hostileClose(let l): close(l, side: 0)
         case .chaos: chaos()
         case .heal: heal()
-        case .revoke: revoke()
+        case .revoke: revocationArmed = true
         }
     }
 }

@@ -13,7 +13,11 @@ struct HostileBehaviour: CustomStringConvertible {
     var dialInterval: Duration = .milliseconds(6)
     /// Share of its connections that never send a handshake message.
     var stalled = Ratio(3, 4)
-    var description: String { "hostile(\(admitted ? "admitted" : "stranger"), every \(dialInterval))" }
+    /// Source addresses it dials from (one per connection, at random).
+    var sources = 1
+    var description: String {
+        "hostile(\(admitted ? "admitted" : "stranger"), every \(dialInterval), \(sources) source address(es))"
+    }
 }
 
 /// Which faults the controller injects during the fault phase.
@@ -24,6 +28,8 @@ enum ChaosMix: String {
     case partitions
     /// Only connections cut at one end.
     case cuts
+    /// Mostly both ends of a pair connecting to each other at once, and cuts.
+    case simultaneousDials
     case none
 }
 
@@ -42,6 +48,8 @@ struct MeshSimulationOptions: CustomStringConvertible {
     var chaos: ChaosMix = .everything
     /// After converging the mesh must stay as it is (same connection for every pair) this long.
     var stableWindow: Duration = .seconds(4)
+    /// Every node lists every other as a bootstrap address, so both ends of every pair dial (else one or both).
+    var mutualBootstrap = false
     /// One honest node loses admission at a random moment of the fault phase.
     var revokeOne = false
     var hostile: HostileBehaviour?
@@ -106,6 +114,20 @@ struct MeshSimulationOptions: CustomStringConvertible {
     /// Churn: 3–6 nodes, a lossy, duplicating, reordering network, every kind of fault for 6 s.
     static func churn(seed: UInt64) -> MeshSimulationOptions {
         MeshSimulationOptions(scenario: "churn", seed: seed, honestCount: 3 + Int(seed % 4), faults: lossy, faultPhase: .seconds(6))
+    }
+
+    /// Simultaneous dials: 2–3 nodes that all dial each other from the start, then mostly pairs connecting to each
+    /// other at once (and cuts) for 3 s, on a reordering network.
+    static func simultaneousDials(seed: UInt64) -> MeshSimulationOptions {
+        var options = MeshSimulationOptions(
+            scenario: "simultaneous dials", seed: seed, honestCount: 2 + Int(seed % 2),
+            faults: NetworkFaults(
+                delayMin: .milliseconds(1), delayMax: .milliseconds(20), reorder: Ratio(1, 4),
+                reorderDelayMax: .milliseconds(30)),
+            faultPhase: .seconds(3))
+        options.chaos = .simultaneousDials
+        options.mutualBootstrap = true
+        return options
     }
 
     /// Churn, and one node loses admission at a random moment of it.
