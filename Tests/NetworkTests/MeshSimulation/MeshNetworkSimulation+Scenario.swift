@@ -9,8 +9,16 @@ extension MeshNetworkSimulation {
 
     /// One random fault, then the next one after a random pause, until the heal.
     mutating func chaos() {
-        guard sim.now < healTime else { return }
         let up = honest.filter { nodes[$0].alive }
+        guard sim.now < healTime else {
+            // Pairs that are connected dial each other again: each must keep its connection.
+            // They stop a second before the run ends, so the last duplicates are gone by then.
+            let quietFrom = report.convergedAt.map { $0 + (options.stableWindow - .seconds(1)) }
+            guard options.chaos == .simultaneousDials, quietFrom.map({ sim.now < $0 }) ?? true else { return }
+            simultaneousDial(among: up)
+            sim.setTimer(.chaos, node: controller, after: random.duration(in: .milliseconds(100)...(.milliseconds(400))))
+            return
+        }
         let down = honest.filter { !nodes[$0].alive }
         let roll = random.index(100)
         switch options.chaos {

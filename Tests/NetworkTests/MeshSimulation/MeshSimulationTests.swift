@@ -51,9 +51,10 @@ import TestSupport
     }
 
     /// Goal: when both ends of a pair dial each other at once, again and again, exactly one connection survives
-    /// and both ends keep the same one, whatever order handshakes, verdict bytes and closes arrive in. Method:
-    /// seeds with 2–3 nodes that all list each other, then 3 s of mostly simultaneous connects (and cuts) on a
-    /// network that reorders a quarter of the segments.
+    /// and both ends keep the same one, whatever order handshakes, verdict bytes and closes arrive in; a pair
+    /// already connected keeps its connection when both dial again. Method: seeds with 2–3 nodes that all list
+    /// each other, 3 s of mostly simultaneous connects (and cuts) on a network that reorders a quarter of the
+    /// segments, then simultaneous connects only, through the convergence and the stable window.
     @Test func simultaneousDialsLeaveOneConnectionBothEndsAgreeOn() {
         let reports = Self.swarm(MeshSimulationOptions.simultaneousDials)
         print("simultaneous dials: \(Self.summary(reports))")
@@ -80,11 +81,12 @@ import TestSupport
         #expect(reports.map(\.partitions).reduce(0, +) > 0)
     }
 
-    /// Goal: a node that dials every honest node in a loop, ignoring back-off, three quarters of its connections stalled
-    /// in the handshake and the rest completed (as the decider it keeps every one) then dropped, never holds more than the
-    /// per-source handshake limit at a node or more than one installed connection, and never disturbs the honest
-    /// mesh: it converges after cuts and then keeps every connection while the attack goes on. Method: seeds with
-    /// 3–5 honest nodes; the hostile identity admitted (a member turned hostile) or a stranger.
+    /// Goal: a node that dials every honest node in a loop, ignoring back-off (three quarters of its connections
+    /// stalled in the handshake, the rest completed, kept when it decides, then dropped), never holds more than the
+    /// per-source and total handshake limits or more than one installed connection at a node, and never disturbs
+    /// the honest mesh: it converges after cuts and then keeps every connection while the attack goes on. Method:
+    /// seeds with 3–5 honest nodes; the hostile identity admitted (a member turned hostile) or a stranger, dialling
+    /// from one source address or from eight (enough to fill the total).
     @Test(arguments: [(true, 1), (false, 1), (false, 8)])
     func aHostileDialerStaysWithinItsLimitsAndDisturbsNoHonestConnection(admitted: Bool, sources: Int) {
         let reports = Self.swarm(share: 4) { seed in

@@ -9,32 +9,6 @@ import WireCodec
 @Suite struct MeshStateTests {
     let start = ContinuousClock.now
 
-    /// Goal: when two nodes dial each other at once, exactly one connection survives and both sides keep the
-    /// same one, whatever order the handshakes, verdict bytes and closes arrive in. Method: 300 seeded
-    /// interleavings of two simultaneous dials (and a third, late one) between two states.
-    @Test func simultaneousDialsLeaveTheSameSingleConnectionOnBothSides() {
-        let keys = seededKeys(2, seed: 7)
-        for seed in 0..<300 as Range<UInt64> {
-            var sim = MeshSimulation(keys: keys, seed: seed, now: start)
-            sim.dial(0, 1)
-            sim.dial(1, 0)
-            for _ in 0..<Int(seed % 5) { sim.step() }
-            sim.dial(0, 1)
-            sim.drain()
-            #expect(sim.isQuiet)
-            let (a, b) = (sim.nodes[0], sim.nodes[1])
-            let atA = a.connection(to: sim.peers[1].identity)
-            let atB = b.connection(to: sim.peers[0].identity)
-            guard let atA, let atB else {
-                Issue.record("seed \(seed): no connection survived (\(atA as Any), \(atB as Any))")
-                continue
-            }
-            #expect(sim.remote[.init(node: 0, connection: atA)] == .init(node: 1, connection: atB), "seed \(seed): the same connection")
-            #expect(sim.openEnds.count == 2, "seed \(seed): one TCP connection left open, \(sim.openEnds.count / 2) are")
-            #expect(a.connections.count == 1 && b.connections.count == 1, "seed \(seed): nothing else tracked")
-        }
-    }
-
     /// Goal: admission is checked again when the verdict installs a connection (the set can change between the
     /// handshake and the verdict byte). Before: the verdict handler installed whatever had been admitted at the
     /// handshake (see `aPeerRemovedFromAdmissionBeforeItsVerdictIsNotInstalled` for the same attack over TCP).
@@ -243,46 +217,6 @@ import WireCodec
         #expect(actions.events.compactMap(\.disconnection) == ["peer unresponsive"])
         #expect(actions.closed == [quiet])
         #expect(state.connectedPeers.map(\.identity) == [PeerID(keys[1].publicKey)])
-    }
-
-    /// Goal: connection churn (dials from both sides, cuts at random moments) never leaves the two ends of a
-    /// pair disagreeing, two connections for one pair, or stale records. Method: 40 seeds of 4 nodes, 60 random
-    /// dials and cuts each, interleaved with deliveries, then drained.
-    @Test func connectionChurnConvergesToOneAgreedConnectionPerPair() {
-        let keys = seededKeys(4, seed: 17)
-        var connectedPairs = 0
-        for seed in 0..<40 as Range<UInt64> {
-            var sim = MeshSimulation(keys: keys, seed: seed &* 7919, now: start)
-            for _ in 0..<60 {
-                let roll = sim.random.next() % 10
-                if roll < 6 {
-                    let a = Int(sim.random.next() % 4)
-                    let b = (a + 1 + Int(sim.random.next() % 3)) % 4
-                    sim.dial(a, b)
-                } else if roll < 8, !sim.openEnds.isEmpty {
-                    sim.cut(sim.openEnds[Int(sim.random.next() % UInt64(sim.openEnds.count))])
-                }
-                for _ in 0..<Int(sim.random.next() % 6) { sim.step() }
-            }
-            sim.drain()
-            #expect(sim.isQuiet)
-            for i in 0..<4 {
-                #expect(sim.nodes[i].handshakes.inProgress == 0, "seed \(seed): node \(i) handshake slots released")
-                for j in 0..<4 where i != j {
-                    let here = sim.nodes[i].connection(to: sim.peers[j].identity)
-                    let there = sim.nodes[j].connection(to: sim.peers[i].identity)
-                    #expect((here == nil) == (there == nil), "seed \(seed): \(i)-\(j) agree on being connected")
-                    if let here, let there {
-                        #expect(sim.remote[.init(node: i, connection: here)] == .init(node: j, connection: there),
-                                "seed \(seed): \(i)-\(j) keep the same connection")
-                    }
-                }
-                #expect(sim.nodes[i].connections.count == sim.nodes[i].connectedPeers.count, "seed \(seed): node \(i) tracks only installed connections")
-            }
-            #expect(sim.openEnds.count == sim.nodes.map(\.connectedPeers.count).reduce(0, +), "seed \(seed): no connection left open unused")
-            connectedPairs += sim.openEnds.count / 2
-        }
-        #expect(connectedPairs > 40, "the churn left connections standing: \(connectedPairs) pairs over 40 runs")
     }
 
     private func response(nonce: [UInt8]) -> Darknode_V1_Envelope {
