@@ -136,6 +136,49 @@ import WireCodec
         #expect(state.tick(now: later + .milliseconds(state.limits.reconnectMaximumMilliseconds)).dials == [target])
     }
 
+    /// Goal: a peer evicted by an admission change counts as disconnected for the planner: the bootstrap address
+    /// it was dialled through waits out a back-off before the next dial, and that back-off is not forgotten later
+    /// as if the connection were still up. Before: the eviction left the target marked connected since the
+    /// install, so it was redialled at once and, once the install was `reconnectMaximumMilliseconds` old, decay
+    /// wiped the growing back-off (the simulation counted 6 dials of the revoked node in one second,
+    /// `MESH_SIM_SEED=58` of the revocation scenario).
+    @Test func aPeerEvictedByAnAdmissionChangeIsRedialledOnlyAfterItsBackOff() throws {
+        let keys = seededKeys(2, seed: 20)
+        let (me, peer) = (keys[0], keys[1])
+        var limits = NetworkLimits()
+        limits.reconnectJitter = 0
+        var state = TestMeshState(
+            identity: PeerID(me.publicKey), limits: limits, admitted: Set(keys.map { PeerID($0.publicKey) }),
+            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true, now: start,
+            random: SeededRandom(seed: 1))
+        let target = DialTarget.bootstrap(host: "10.0.0.2", port: 4000)
+        #expect(state.tick(now: start).dials == [target])
+        let id = ConnectionID(raw: 1)
+        _ = state.handle(.outboundOpened(id, target: target), now: start)
+        _ = state.handle(.authenticated(id, authenticatedPeer(peer)), now: start)
+        #expect(state.handle(.verdict(id, keep: true), now: start).installed == [id])
+        let revoked = start + .milliseconds(1)
+        #expect(state.handle(.admissionChanged([PeerID(me.publicKey)]), now: revoked).closed == [id])
+        #expect(state.tick(now: revoked).dials.isEmpty, "not redialled at once")
+        let entry = try #require(state.planner.entries[target])
+        #expect(entry.connectedSince == nil)
+        let next = try #require(entry.notBefore)
+        #expect(next == revoked + .milliseconds(limits.reconnectInitialMilliseconds))
+        // The refused redials wait ever longer, past the time the install would have settled.
+        var now = next
+        var delays: [Duration] = []
+        for n in 2...4 as ClosedRange<UInt64> {
+            #expect(state.tick(now: now).dials == [target], "redial \(n)")
+            let redial = ConnectionID(raw: n)
+            _ = state.handle(.outboundOpened(redial, target: target), now: now)
+            _ = state.handle(.authenticated(redial, authenticatedPeer(peer)), now: now)
+            let after = try #require(state.planner.entries[target]?.notBefore)
+            delays.append(after - now)
+            now = max(after, start + .milliseconds(limits.reconnectMaximumMilliseconds))
+        }
+        #expect(delays == [200, 400, 800].map { Duration.milliseconds($0) })
+    }
+
     /// Goal: a connection that ends soon after it was installed makes the next redial wait longer (flapping).
     @Test func aFlappingPeerIsRedialledEverMoreSlowly() throws {
         let keys = seededKeys(2, seed: 14)

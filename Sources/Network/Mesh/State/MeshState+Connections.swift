@@ -161,14 +161,17 @@ extension MeshState {
     /// A new admission set: connected peers no longer in it are evicted, and their address records dropped. An
     /// evicted connection is forgotten in this step (like a superseded one): what it delivers before the socket
     /// closes is not read, nothing more is sent on it, and its close reports nothing.
+    /// The planner learns of the disconnection before it forgets the peer, so the targets it was dialled through
+    /// (a bootstrap address) wait out a back-off and are not left marked connected.
     mutating func admissionChanged(_ set: Set<PeerID>, now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
         admitted = set
         addressBook.removeAll(except: set)
-        planner.retain(admitted: set)
+        defer { planner.retain(admitted: set) }
         guard !admitsAnyAuthenticatedPeer else { return }
         for (peer, id) in current.sorted(by: { $0.value < $1.value }) where !set.contains(peer) {
             connections[id] = nil
             release(peer, now: now, into: &actions)
+            planner.disconnected(peer, now: now, random: &random)
             report(.evicted(peer, reason: "no longer in the admission set"), into: &actions)
             actions.append(.close(id))
         }
