@@ -17,6 +17,7 @@ extension MeshNetworkSimulation {
             let admitted = admittedBy(i)
             var installed: [PeerID: Int] = [:]
             var handshakesBySource: [String: Int] = [:]
+            var awaitingVerdict: [PeerID: Int] = [:]
             for (id, record) in state.connections {
                 switch record.phase {
                 case .installed:
@@ -29,8 +30,12 @@ extension MeshNetworkSimulation {
                 case .authenticating:
                     if let source = record.source { handshakesBySource[source, default: 0] += 1 }
                 case .awaitingVerdict:
-                    break
+                    if let peer = record.peer?.identity { awaitingVerdict[peer, default: 0] += 1 }
                 }
+            }
+            report.maximumVerdictWaitsPerPeer = max(report.maximumVerdictWaitsPerPeer, awaitingVerdict.values.max() ?? 0)
+            for (peer, count) in awaitingVerdict where count > limits.verdictWaitsPerPeerMax {
+                violation("node \(i): \(count) connections of \(name(peer)) awaiting its verdict (limit \(limits.verdictWaitsPerPeerMax))")
             }
             for (peer, count) in installed where count > 1 {
                 violation("node \(i): \(count) installed connections to \(name(peer))")
@@ -183,6 +188,7 @@ struct MeshSimulationReport: CustomStringConvertible {
     var disconnections = 0
     var maximumHandshakes = 0
     var maximumHostileHandshakes = 0
+    var maximumVerdictWaitsPerPeer = 0
     var maximumDialsInASecond = 0
     var convergedAt: VirtualInstant?
     var revokedAt: VirtualInstant?
@@ -224,7 +230,9 @@ struct MeshSimulationReport: CustomStringConvertible {
             "  \(passed ? "passed" : "FAILED"): \(events) events, \(dials) dials (at most \(maximumDialsInASecond)/s per target),"
                 + " \(installs) installs, \(refusals) refusals, \(disconnections) disconnections, \(cuts) cuts,"
                 + " \(crashes) crashes, \(partitions) partitions, \(lostSegments) segments lost, \(simultaneousDials) simultaneous dials,"
-                + " \(hostileDials) hostile dials (at most \(maximumHostileHandshakes) of its handshakes per source and \(maximumHandshakes) in all at a node),"
+                + " \(hostileDials) hostile dials (at most \(maximumHostileHandshakes) of its handshakes per source and \(maximumHandshakes) in all at a node,"
+                + " \(maximumVerdictWaitsPerPeer) connections of one peer awaiting its verdict),"
+                + " at most \(maximumVerdictWaitsPerPeer) connections of one peer awaiting a verdict at a node,"
                 + " converged \(convergence.map { "\($0)" } ?? "never") after the heal",
         ]
         lines += violations.prefix(5).map { "  violation: \($0)" }

@@ -129,7 +129,9 @@ extension MeshNetworkSimulation {
     /// Authenticated: as the decider it keeps every connection; either way it drops it soon to dial again.
     mutating func hostileAuthenticated(_ l: Int, side: Int) {
         guard let hostile else { return }
-        if nodes[hostile].identity > nodes[links[l].nodes[1 - side]].identity { send(.verdict(keep: true), on: l, from: side) }
+        if nodes[hostile].identity > nodes[links[l].nodes[1 - side]].identity, !options.hostile!.withholdsVerdicts {
+            send(.verdict(keep: true), on: l, from: side)
+        }
         sim.setTimer(.hostileClose(link: l), node: hostile, after: random.duration(in: .milliseconds(10)...(.milliseconds(800))))
     }
 

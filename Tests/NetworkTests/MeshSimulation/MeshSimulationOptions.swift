@@ -15,6 +15,8 @@ struct HostileBehaviour: CustomStringConvertible {
     var stalled = Ratio(3, 4)
     /// Source addresses it dials from (one per connection, at random).
     var sources = 1
+    /// As the decider it never sends the verdict byte (the other side waits until its verdict timeout).
+    var withholdsVerdicts = false
     var description: String {
         "hostile(\(admitted ? "admitted" : "stranger"), every \(dialInterval), \(sources) source address(es))"
     }

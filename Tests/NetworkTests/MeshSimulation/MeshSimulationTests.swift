@@ -38,7 +38,8 @@ import TestSupport
     static func summary(_ reports: [MeshSimulationReport]) -> String {
         let slowest = reports.compactMap(\.convergence).max().map { "\($0)" } ?? "-"
         return "\(reports.count) seeds, \(reports.map(\.events).reduce(0, +)) events, slowest convergence \(slowest),"
-            + " at most \(reports.map(\.maximumDialsInASecond).max() ?? 0) dials/s per target"
+            + " at most \(reports.map(\.maximumDialsInASecond).max() ?? 0) dials/s per target,"
+            + " at most \(reports.map(\.maximumVerdictWaitsPerPeer).max() ?? 0) connections of a peer awaiting its verdict"
     }
 
     /// Goal: connection churn (cuts, process and host crashes with restarts, partitions, simultaneous dials, on a
@@ -85,20 +86,24 @@ import TestSupport
     /// stalled in the handshake, the rest completed, kept when it decides, then dropped), never holds more than the
     /// per-source and total handshake limits or more than one installed connection at a node, and never disturbs
     /// the honest mesh: it converges after cuts and then keeps every connection while the attack goes on. Method:
-    /// seeds with 3–5 honest nodes; the hostile identity admitted (a member turned hostile) or a stranger, dialling
-    /// from one source address or from eight (enough to fill the total).
-    @Test(arguments: [(true, 1), (false, 1), (false, 8)])
-    func aHostileDialerStaysWithinItsLimitsAndDisturbsNoHonestConnection(admitted: Bool, sources: Int) {
+    /// seeds with 3–5 honest nodes; the hostile identity admitted (a member turned hostile, one that as the decider
+    /// never sends a verdict) or a stranger, dialling from one source address or from eight (enough to fill the
+    /// total). Connections of one peer awaiting its verdict stay within `verdictWaitsPerPeerMax` (every run).
+    @Test(arguments: [(true, 1, false), (true, 1, true), (false, 1, false), (false, 8, false)])
+    func aHostileDialerStaysWithinItsLimitsAndDisturbsNoHonestConnection(admitted: Bool, sources: Int, withholdsVerdicts: Bool) {
         let reports = Self.swarm(share: 4) { seed in
             var options = MeshSimulationOptions.hostile(seed: seed, admitted: admitted)
             options.hostile!.sources = sources
+            options.hostile!.withholdsVerdicts = withholdsVerdicts
             return options
         }
-        print("hostile (admitted: \(admitted), \(sources) sources): \(Self.summary(reports)), at most"
-              + " \(reports.map(\.maximumHostileHandshakes).max() ?? 0) hostile handshakes per source and"
-              + " \(reports.map(\.maximumHandshakes).max() ?? 0) in all at a node")
-        let limit = MeshSimulationOptions.simulationLimits.handshakesPerAddressMax
-        #expect(reports.map(\.maximumHostileHandshakes).max() == limit, "the flood reached the per-source limit")
+        let waits = reports.map(\.maximumVerdictWaitsPerPeer).max() ?? 0
+        print("hostile (admitted: \(admitted), \(sources) sources, withholds verdicts: \(withholdsVerdicts)):"
+              + " \(Self.summary(reports)), at most \(reports.map(\.maximumHostileHandshakes).max() ?? 0) hostile"
+              + " handshakes per source and \(reports.map(\.maximumHandshakes).max() ?? 0) in all at a node")
+        let limits = MeshSimulationOptions.simulationLimits
+        #expect(reports.map(\.maximumHostileHandshakes).max() == limits.handshakesPerAddressMax, "the flood reached the per-source limit")
+        if withholdsVerdicts { #expect(waits == limits.verdictWaitsPerPeerMax, "the withheld verdicts reached their limit") }
     }
 
     /// Goal: a seed replays exactly. Method: one churn seed twice, reports compared.

@@ -67,6 +67,31 @@ import WireCodec
         #expect(state.handle(.closed(id), now: start).events.isEmpty, "the eviction was reported, the close is not")
     }
 
+    /// Goal: connections of one peer waiting for its verdict byte are capped (`verdictWaitsPerPeerMax`): an
+    /// admitted peer that decides and never sends a verdict cannot pile up authenticated connections until their
+    /// timeouts. Before: every one was kept waiting (the simulation's hostile decider held up to 40 at a node
+    /// with a 2 s verdict timeout; with the default 10 s, five times as many at the same dial rate).
+    @Test func connectionsAwaitingOnePeersVerdictAreCapped() {
+        let keys = seededKeys(2, seed: 21)
+        var state = makeState(keys[0], admitted: keys, now: start)  // keys[1] decides
+        let cap = state.limits.verdictWaitsPerPeerMax
+        var refused: [String] = []
+        for n in 1...(cap + 3) {
+            let id = ConnectionID(raw: UInt64(n))
+            _ = state.handle(.inboundOpened(id, source: "10.0.0.2"), now: start)
+            refused += state.handle(.authenticated(id, authenticatedPeer(keys[1])), now: start).events.compactMap(\.refusal)
+        }
+        #expect(refused == Array(repeating: "too many connections awaiting the verdict", count: 3))
+        #expect(state.connections.count == cap)
+        // A verdict frees a place: the next connection waits again.
+        _ = state.handle(.verdict(ConnectionID(raw: 1), keep: true), now: start)
+        let next = ConnectionID(raw: 100)
+        _ = state.handle(.inboundOpened(next, source: "10.0.0.2"), now: start)
+        #expect(state.handle(.authenticated(next, authenticatedPeer(keys[1])), now: start).contains {
+            if case .awaitVerdict(next) = $0 { true } else { false }
+        })
+    }
+
     /// Goal: a dial whose connection the decider dropped as a duplicate keeps (and grows) its back-off, so the
     /// peer is not redialled at once when the surviving connection ends; a connection that lasted
     /// `reconnectMaximumMilliseconds` clears it.

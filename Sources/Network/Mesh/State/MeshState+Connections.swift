@@ -47,6 +47,10 @@ extension MeshState {
             return
         }
         guard peer.identity < identity else {
+            guard verdictWaits(of: peer.identity) < limits.verdictWaitsPerPeerMax else {
+                refuse(id, peer: peer.identity, reason: "too many connections awaiting the verdict", now: now, into: &actions)
+                return
+            }
             connections[id]!.phase = .awaitingVerdict(deadline: now + .milliseconds(limits.verdictTimeoutMilliseconds))
             actions.append(.awaitVerdict(id))
             return
@@ -58,6 +62,10 @@ extension MeshState {
             actions.append(.sendVerdict(id, keep: true))
             install(id, peer: peer, now: now, into: &actions)
         }
+    }
+
+    private func verdictWaits(of peer: PeerID) -> Int {
+        connections.values.count { if case .awaitingVerdict = $0.phase { $0.peer?.identity == peer } else { false } }
     }
 
     /// The decider's verdict: install (admission re-checked: it may have changed since the handshake) or drop.
