@@ -86,8 +86,8 @@ import TestSupport
     /// stalled in the handshake, the rest completed, kept when it decides, then dropped), never holds more than the
     /// per-source and total handshake limits or more than one installed connection at a node, and never disturbs
     /// the honest mesh: it converges after cuts and then keeps every connection while the attack goes on. Method:
-    /// seeds with 3–5 honest nodes; the hostile identity admitted (a member turned hostile, one that as the decider
-    /// never sends a verdict) or a stranger, dialling from one source address or from eight (enough to fill the
+    /// seeds with 3–5 honest nodes; the hostile identity admitted (a member turned hostile, or one that completes
+    /// every handshake and as the decider never sends a verdict) or a stranger, dialling from one source address or from eight (enough to fill the
     /// total). Connections of one peer awaiting its verdict stay within `verdictWaitsPerPeerMax` (every run).
     @Test(arguments: [(true, 1, false), (true, 1, true), (false, 1, false), (false, 8, false)])
     func aHostileDialerStaysWithinItsLimitsAndDisturbsNoHonestConnection(admitted: Bool, sources: Int, withholdsVerdicts: Bool) {
@@ -95,6 +95,8 @@ import TestSupport
             var options = MeshSimulationOptions.hostile(seed: seed, admitted: admitted)
             options.hostile!.sources = sources
             options.hostile!.withholdsVerdicts = withholdsVerdicts
+            // Withholding needs completed handshakes: stalled ones would hold the per-source slots instead.
+            if withholdsVerdicts { options.hostile!.stalled = .never }
             return options
         }
         let waits = reports.map(\.maximumVerdictWaitsPerPeer).max() ?? 0
