@@ -187,7 +187,11 @@ func sampleManifestEntries(collateral: CollateralCache, at time: Date) throws ->
     for (sample, name) in [(HardwareSample.tdx, "mrtd"), (.snp, "measurement"), (.sgx, "mrenclave")] {
         let parsed = try Evidence.parse(try TestData.bytes(sample.evidencePath), platform: sample.attestationPlatform)
         let verified = try EvidenceVerifier().verify(parsed, collateral: try collateral.collateral(for: parsed, at: time), at: time)
-        entries[sample.attestationPlatform.rawValue] = [[name: Hex.encode(verified.measurements[name]!)]]
+        var entry = [name: Hex.encode(verified.measurements[name]!)]
+        if sample == .tdx {  // a TDX entry pins every RTMR (or says why one is open)
+            for register in ["rtmr0", "rtmr1", "rtmr2", "rtmr3"] { entry[register] = Hex.encode(verified.measurements[register]!) }
+        }
+        entries[sample.attestationPlatform.rawValue] = [entry]
     }
     return entries
 }
