@@ -169,7 +169,7 @@ import TestSupport
         return nil
     }
 
-    /// The node's collateral cache parses CRLs at load (a bad or duplicated one stops the node) and hands them with
+    /// The node's collateral cache parses CRLs at load (one that does not parse stops the node) and hands them with
     /// every SNP report, so a revoked VCEK is refused through the cache as well.
     @Test func collateralCacheCarriesTheCRL() throws {
         let anchors = try Self.anchors()
@@ -187,9 +187,12 @@ import TestSupport
         #expect(throws: CollateralCache.LoadError.self) {
             try CollateralCache(intelCollateral: [], amdCertificates: vcek, amdCRLs: [("cut.crl", Array(try Self.file("crl.der").prefix(100)))])
         }
-        #expect(throws: CollateralCache.LoadError.duplicateAMDCRL(file: "b.crl", other: "a.crl")) {
-            try CollateralCache(intelCollateral: [], amdCertificates: vcek,
-                                amdCRLs: [("a.crl", try Self.file("crl.der")), ("b.crl", try Self.file("crl_revokes_vcek.der"))])
+        // Several CRLs of one ARK (KDS's VCEK and VLEK lists) are all checked: one listing the VCEK refuses it.
+        let two = try CollateralCache(intelCollateral: [], amdCertificates: vcek,
+                                      amdCRLs: [("vcek.crl", try Self.file("crl.der")), ("vlek.crl", try Self.file("crl_revokes_vcek.der"))],
+                                      trustAnchors: anchors)
+        #expect(throws: AttestationError.certificateRevoked(subject: "SEV-VCEK", serial: try AMDCertificate(der: try Self.file("vcek.der"), name: "v").serialNumber.hexString)) {
+            try EvidenceVerifier(trustAnchors: anchors).verify(evidence, collateral: try two.collateral(for: evidence, at: Self.inWindow), at: Self.inWindow)
         }
     }
 }

@@ -33,7 +33,9 @@ public final class CollateralCache: Sendable {
     let trustAnchors: TrustAnchors
     let intel: [IntelEntry]
     let amd: [AMDEntry]
-    /// AMD KDS CRLs: (file name, DER), parsed at load, one per issuer.
+    /// AMD KDS CRLs: (file name, DER), parsed at load. One ARK may issue several (KDS serves one under `/vcek/` and
+    /// one under `/vlek/`); the verifier checks every CRL of the report's ARK, so each must be current and none may
+    /// list the chain (a stale one left beside a fresh one refuses, visibly, rather than being silently preferred).
     let amdCRLs: [(name: String, der: [UInt8])]
     private let prepared = Mutex<[String: PreparedIntelCollateral]>([:])
     private let preparations = Atomic<Int>(0)
@@ -44,8 +46,6 @@ public final class CollateralCache: Sendable {
         case intelCollateral(file: String, reason: String)
         case amdCertificate(file: String, reason: String)
         case amdCRL(file: String, reason: String)
-        /// Two AMD CRLs from the same ARK: which one applies (an old one could predate a revocation) would be arbitrary.
-        case duplicateAMDCRL(file: String, other: String)
         /// Two Intel files claim the same platform model: which one applies would be arbitrary.
         case duplicateIntelCollateral(file: String, other: String)
 
@@ -54,7 +54,6 @@ public final class CollateralCache: Sendable {
             case .intelCollateral(let f, let r): "collateral file \(f): not Intel collateral: \(r)"
             case .amdCertificate(let f, let r): "collateral file \(f): not an AMD certificate: \(r)"
             case .amdCRL(let f, let r): "collateral file \(f): not a CRL: \(r)"
-            case .duplicateAMDCRL(let f, let o): "collateral files \(f) and \(o) are CRLs of the same AMD root"
             case .duplicateIntelCollateral(let f, let o): "collateral files \(f) and \(o) are for the same FMSPC and TEE"
             }
         }
@@ -90,16 +89,12 @@ public final class CollateralCache: Sendable {
                 throw .amdCertificate(file: name, reason: "\(error)")
             }
         }
-        var crls: [(name: String, der: [UInt8], issuer: [UInt8])] = []
         for (name, der) in amdCRLs {
-            let crl: CertificateRevocationList
-            do { crl = try CertificateRevocationList(der: der, name: name) } catch { throw .amdCRL(file: name, reason: "\(error)") }
-            if let other = crls.first(where: { $0.issuer == crl.issuerDER }) { throw .duplicateAMDCRL(file: name, other: other.name) }
-            crls.append((name, der, crl.issuerDER))
+            do { _ = try CertificateRevocationList(der: der, name: name) } catch { throw .amdCRL(file: name, reason: "\(error)") }
         }
         self.intel = intel
         self.amd = amd
-        self.amdCRLs = crls.map { (name: $0.name, der: $0.der) }
+        self.amdCRLs = amdCRLs
     }
 
     /// How many times Intel collateral has been verified (prepared) so far: once per file and validity window, not

@@ -7,7 +7,7 @@ import Foundation
 /// ```
 /// DIR/intel/*.json   one dcap-qvl collateral JSON per platform model (FMSPC) and TEE (SGX or TDX)
 /// DIR/amd/*.der      VCEK/VLEK certificates (KDS serves DER); ASK/ASVK may be added (DER, or PEM as *.pem)
-/// DIR/amd/*.crl      AMD KDS CRLs, DER, one per product line (`/vcek/v1/{product}/crl`)
+/// DIR/amd/*.crl      AMD KDS CRLs, DER (`/vcek/v1/{product}/crl`); every CRL of a report's ARK is checked
 /// ```
 /// Every file is read and parsed once at start; a file that does not parse stops the node (`CollateralCache.LoadError`).
 public enum CollateralDirectory {
