@@ -5,7 +5,7 @@ VENV := .venv
 PYTHON := $(CURDIR)/$(VENV)/bin/python
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: run test setup-system setup-python build release bench fuzz clean
+.PHONY: run test check-imports setup-system setup-python build release bench fuzz clean
 
 ## Build and start the main job: a local shard of node processes on the simulated (insecure) platform, attested
 ## to each other over EKEP, generating the shard key; then the demo (regtest deposits, their mints signed by the
@@ -17,7 +17,10 @@ run: setup-system
 
 ## Every test, with the Python oracles installed in a virtualenv. Test data is in Tests/Fixtures. With the
 ## virtualenv in place the oracle tests are required: a missing oracle fails them instead of skipping.
+## First (a second or two) scripts/check-imports: Package.swift declares exactly what each target imports, the
+## shipped darknode links no test-only target, and docs/ARCHITECTURE.md shows the real import graph.
 test: setup-system setup-python
+	scripts/check-imports
 	DARKNODE_PYTHON=$(PYTHON) DARKNODE_REQUIRE_ORACLES=1 swift test $(SWIFT_TEST_FLAGS)
 
 # libsecp256k1 for the primitives; python3 for the oracles; iproute2 and iptables for the partition test.
@@ -34,6 +37,10 @@ $(VENV)/.installed: requirements-test.txt
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-test.txt
 	@touch $@
+
+## The import check alone (see test).
+check-imports:
+	scripts/check-imports
 
 build:
 	swift build

@@ -57,10 +57,10 @@ let package = Package(
         .target(name: "WireCodec", dependencies: ["Secp256k1", protobuf, crypto], exclude: ["README.md"]),
 
         // Layer 1: pure protocols (no I/O).
-        .target(name: "Attestation", dependencies: ["Secp256k1", "WireCodec", crypto, cryptoExtras, x509, asn1], swiftSettings: optimizedEvenInDebug),
-        .target(name: "SecureChannel", dependencies: ["Secp256k1", "WireCodec", "Attestation", crypto, protobuf]),
+        .target(name: "Attestation", dependencies: ["Secp256k1", crypto, cryptoExtras, x509, asn1], swiftSettings: optimizedEvenInDebug),
+        .target(name: "SecureChannel", dependencies: ["Secp256k1", "Attestation", crypto, protobuf]),
         .target(name: "MPC", dependencies: ["Secp256k1", "WireCodec", crypto, protobuf], swiftSettings: optimizedEvenInDebug),
-        .target(name: "Bitcoin", dependencies: ["Secp256k1", crypto], swiftSettings: optimizedEvenInDebug),
+        .target(name: "Bitcoin", dependencies: ["Secp256k1"], swiftSettings: optimizedEvenInDebug),
         .target(name: "Consensus", dependencies: ["Secp256k1", "WireCodec", crypto], swiftSettings: optimizedEvenInDebug),
         // The RenVM application of consensus: blocks, transactions, replicated state and the signing gate.
         .target(name: "Shard", dependencies: ["Secp256k1", "Bitcoin", "Consensus", crypto], swiftSettings: optimizedEvenInDebug),
@@ -73,8 +73,8 @@ let package = Package(
         .target(name: "MPCSimulator", dependencies: ["MPC", "Secp256k1"], swiftSettings: optimizedEvenInDebug),
 
         // Layer 2: adapters with I/O.
-        .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", "WireCodec", crypto, grdb, logging, toml]),
-        .target(name: "SecureChannelNIO", dependencies: ["SecureChannel", "Attestation", nioCore, nioPosix, logging]),
+        .target(name: "Enclave", dependencies: ["Attestation", "Secp256k1", crypto, grdb, logging, toml]),
+        .target(name: "SecureChannelNIO", dependencies: ["SecureChannel", nioCore, logging]),
         // JSON-RPC 2.0 over HTTP: RenVM's ren_submitTx / ren_queryTx over a narrow service the node implements.
         .target(name: "API", dependencies: ["Shard", "Bitcoin", "Secp256k1", nioCore, nioPosix, nioHTTP1]),
         .target(name: "Network", dependencies: ["SecureChannelNIO", "SecureChannel", "Enclave", "Attestation", "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), logging]),
@@ -91,9 +91,15 @@ let package = Package(
             swiftSettings: [.define("DARKNODE_TEST_SEAMS", .when(configuration: .debug))],
             plugins: ["BuildInfoPlugin"]
         ),
+        // Test-only executable (no product lists it, so `make release` never builds it): the mesh's multi-process test
+        // modes, `darknode-meshtest net demo|node|soak`, with the unattested handshake the shipped `darknode` lacks.
+        .executableTarget(
+            name: "darknode-meshtest",
+            dependencies: ["MeshTestKit", "Network", "Enclave", "SecureChannel", "Secp256k1", argumentParser, logging, nioPosix]
+        ),
         .executableTarget(
             name: "bench",
-            dependencies: ["Secp256k1", "CSecp256k1", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "ConsensusSimulator", "MPC", "MPCSimulator", "SimulationKit", "Bitcoin", "Enclave", "Network", "Shard", "Node", crypto, nioCore, nioPosix, nioSSL, .product(name: "NIOTLS", package: "swift-nio"), grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["Secp256k1", "CSecp256k1", "Attestation", "SecureChannel", "SecureChannelNIO", "Consensus", "ConsensusSimulator", "MPC", "MPCSimulator", "SimulationKit", "Bitcoin", "Enclave", "Network", "MeshTestKit", "Shard", "Node", crypto, nioCore, nioPosix, nioSSL, .product(name: "NIOTLS", package: "swift-nio"), grdb, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
 
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
@@ -101,10 +107,12 @@ let package = Package(
         // Tests mirror modules.
         // Test-only helpers: where the shared test data is, and how to call the Python oracles.
         .target(name: "TestSupport"),
+        // The mesh's test-only parts: the unattested handshake and seeded identity keys (tests, darknode-meshtest, bench).
+        .target(name: "MeshTestKit", dependencies: ["Network", "Secp256k1", "SimulationKit", crypto, nioCore]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
-        .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt, crypto]),
+        .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", "TestSupport", protobuf]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "SecureChannel", "Enclave", "Attestation", "TestSupport", "SimulationKit", logging, "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "MeshTestKit", "SecureChannel", "Enclave", "Attestation", "TestSupport", "SimulationKit", logging, "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(
             name: "MPCTests", dependencies: ["MPC", "MPCSimulator", "Secp256k1", "WireCodec", "SimulationKit", "TestSupport", crypto],
             swiftSettings: optimizedEvenInDebug),
@@ -116,8 +124,8 @@ let package = Package(
         .testTarget(name: "SecureChannelTests", dependencies: ["SecureChannel", "Attestation", "Secp256k1", "SimulationKit", "TestSupport", crypto, protobuf]),
         .testTarget(name: "SecureChannelNIOTests", dependencies: ["SecureChannelNIO", "SecureChannel", "Secp256k1", "SimulationKit", crypto, nioCore, nioPosix, nioEmbedded]),
         .testTarget(name: "ShardTests", dependencies: ["Shard", "Bitcoin", "Consensus", "Secp256k1", "TestSupport", crypto], swiftSettings: optimizedEvenInDebug),
-        .testTarget(name: "NodeTests", dependencies: ["Node", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
-        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", "TestSupport", nioCore, nioPosix]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "MeshTestKit", "Shard", "MPC", "Bitcoin", "Consensus", "Enclave", "Network", "Secp256k1", "TestSupport", crypto, nioPosix]),
+        .testTarget(name: "APITests", dependencies: ["API", "Shard", "Bitcoin", "Secp256k1", "TestSupport"]),
         // Coverage-guided fuzz targets (Targets/, also compiled into the libFuzzer binary by scripts/fuzz/build) and the
         // replay of their seeds and saved crash inputs (Fuzz/regressions).
         .testTarget(

@@ -25,7 +25,10 @@ func benchDERFuzz(_ h: inout Harness) {
         tdxQuote: load("intel-tdx/tdx_quote_v4.bin"), tdxCollateralJSON: load("intel-tdx/tdx_quote_v4_collateral.json"),
         snpReport: load("amd-sev-snp/milan_vcek_report_v2.bin"), vcek: load("amd-sev-snp/milan_vcek_report_v2.vcek.der"),
         nitroDocument: [UInt8](Data(base64Encoded: nitroText)!), intelTime: date("2025-07-01T00:00:00Z"),
-        snpTime: date("2024-06-01T00:00:00Z"), nitroTime: date("2024-09-07T14:37:39Z"))
+        snpTime: date("2024-06-01T00:00:00Z"), nitroTime: date("2024-09-07T14:37:39Z"),
+        amdTestPKI: .init(ark: load("amd-sev-snp/test-pki/ark.der"), ask: load("amd-sev-snp/test-pki/ask.der"),
+                          vcek: load("amd-sev-snp/test-pki/vcek.der"), report: load("amd-sev-snp/test-pki/report.bin"),
+                          crl: load("amd-sev-snp/test-pki/crl.der"), time: date("2026-01-15T00:00:00Z")))
     print("  seed \(seed), \(iterations) inputs")
     fflush(nil)
     let start = Date()

@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestKit
 import NIOConcurrencyHelpers
 import NIOPosix
 import Network
@@ -106,7 +107,22 @@ func runBroadcastBench(
                         }
                         let now = DispatchTime.now().uptimeNanoseconds
                         withUnsafeBytes(of: now.bigEndian) { for k in 0..<8 { payload[k] = $0[k] } }
-                        try? mesh.broadcast(payload, topic: "bench")
+                        // A peer whose outbound queue was full did not get the message: resend it to that peer once
+                        // the queue drains, so every collector gets every message (ignoring this made the run wait
+                        // forever when a loaded machine filled a queue).
+                        var full = (try? mesh.broadcast(payload, topic: "bench")) ?? []
+                        while !full.isEmpty {
+                            try? await Task.sleep(nanoseconds: 200_000)
+                            full = full.filter { peer in
+                                do throws(MeshError) {
+                                    try mesh.send(payload, topic: "bench", to: peer)
+                                    return false
+                                } catch {
+                                    if case .outboundQueueFull = error { return true }
+                                    return false
+                                }
+                            }
+                        }
                         if interval == nil, i % 32 == 31 { try? await Task.sleep(nanoseconds: 200_000) }
                     }
                 }

@@ -11,7 +11,6 @@ struct Darknode: AsyncParsableCommand {
             VersionCommand.self,
             RunCommand.self,
             LocalnetCommand.self,
-            NetCommand.self,
             PeerCommand.self,
             GatewayCommand.self,
             InitCommand.self,

@@ -11,7 +11,10 @@ import TestSupport
             sgxQuote: try Samples.sgxQuote(), sgxCollateralJSON: try Samples.bytes("intel-sgx/sgx_quote_v3_collateral.json"),
             tdxQuote: try Samples.tdxQuote(), tdxCollateralJSON: try Samples.bytes("intel-tdx/tdx_quote_v4_collateral.json"),
             snpReport: try Samples.snpReport(), vcek: try Samples.snpVCEK(), nitroDocument: try Samples.nitro(),
-            intelTime: Samples.sgxTime, snpTime: Samples.snpTime, nitroTime: Samples.nitroTime)
+            intelTime: Samples.sgxTime, snpTime: Samples.snpTime, nitroTime: Samples.nitroTime,
+            amdTestPKI: .init(ark: try AMDRevocationTests.file("ark.der"), ask: try AMDRevocationTests.file("ask.der"),
+                              vcek: try AMDRevocationTests.file("vcek.der"), report: try AMDRevocationTests.file("report.bin"),
+                              crl: try AMDRevocationTests.file("crl.der"), time: AMDRevocationTests.inWindow))
     }
 
     @Test func seededRunFindsNothingAndReachesEveryTarget() throws {
@@ -21,7 +24,7 @@ import TestSupport
         let report = try DERTreeFuzzer.run(samples: Self.samples(), iterations: iterations, seed: seed)
         #expect(report.executions == iterations)
         #expect(report.findingCount == 0, "\(report.findings)")
-        #expect(report.targets.count == 10, "\(report.summary)")
+        #expect(report.targets.count == 12, "\(report.summary)")
         // The parsers see both well-formed mutants (accepted) and broken ones: the mutations are neither all
         // fatal nor all no-ops.
         for name in ["amd certificate", "x509 certificate", "crl", "pck extension"] {
@@ -36,7 +39,7 @@ import TestSupport
         let s = try Self.samples()
         let quote = try IntelQuote(bytes: s.sgxQuote)
         let ders = [s.vcek] + TrustAnchors.production.amdCertificates + (try PEM.certificates(bytes: quote.pckCertificateChainPEM))
-            + [try IntelCollateral(json: s.sgxCollateralJSON).pckCRL]
+            + [try IntelCollateral(json: s.sgxCollateralJSON).pckCRL, try AMDRevocationTests.file("crl.der")]
         for der in ders {
             let tree = try DERTreeFuzzer.Node(der: der)
             #expect(tree.encoded == der)

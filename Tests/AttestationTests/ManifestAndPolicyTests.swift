@@ -57,6 +57,13 @@ import TestSupport
         #expect(throws: ReleaseManifestError.invalidMeasurement(release: "1", platform: "tdx", field: "mrtd (required)")) {
             try ReleaseManifest(body: Array(#"{"format":1,"releases":[{"version":"1","platforms":{"tdx":[{"rtmr0":"00"}]}}]}"#.utf8))
         }
+        // A TDX entry that pins MRTD but says nothing about an RTMR would admit any kernel on that firmware.
+        #expect(throws: ReleaseManifestError.invalidMeasurement(release: "1", platform: "tdx", field: "rtmr3 (pin it, or write \"open: <reason>\")")) {
+            try ReleaseManifest(body: Array(#"{"format":1,"releases":[{"version":"1","platforms":{"tdx":[{"mrtd":"aa","rtmr0":"00","rtmr1":"01","rtmr2":"02"}]}}]}"#.utf8))
+        }
+        #expect(throws: ReleaseManifestError.invalidMeasurement(release: "1", platform: "tdx", field: "rtmr3 (open without a reason)")) {
+            try ReleaseManifest(body: Array(#"{"format":1,"releases":[{"version":"1","platforms":{"tdx":[{"mrtd":"aa","rtmr0":"00","rtmr1":"01","rtmr2":"02","rtmr3":"open: "}]}}]}"#.utf8))
+        }
         #expect(throws: ReleaseManifestError.self) { try ReleaseManifest(body: Array("not json".utf8)) }
         #expect(throws: ReleaseManifestError.self) { try SignedReleaseManifest(json: Array(#"{"body": 5}"#.utf8)) }
     }
@@ -65,7 +72,9 @@ import TestSupport
         let manifest = try signed(by: [keys[0], keys[1]]).verify(releaseKeys: keys.map(\.publicKey), threshold: 2)
         let verifier = EvidenceVerifier()
         let sgx = try verifier.verify(Samples.sgxQuote(), collateral: Collateral(intel: Samples.sgxCollateral()), at: Samples.sgxTime)
-        let policy = AttestationPolicy(manifest: manifest, minimumTCB: .configurationAndSWHardeningNeeded, requireBinding: false)
+        // No real AMD CRL is in the test data (AMDRevocationTests use a synthetic one), so the CRL is not required here.
+        let policy = AttestationPolicy(manifest: manifest, minimumTCB: .configurationAndSWHardeningNeeded, requireBinding: false,
+                                       snp: SNPPolicy(requireCRL: false))
         #expect(policy.evaluate(sgx, at: Samples.sgxTime) == .accepted)
         #expect(manifest.release(matching: sgx)?.version == "1.0.0")
         let snp = try verifier.verify(Samples.snpReport(), collateral: Collateral(certificates: [Samples.snpVCEK()]), at: Samples.snpTime)
@@ -73,6 +82,22 @@ import TestSupport
         let tdx = try verifier.verify(Samples.tdxQuote(), collateral: Collateral(intel: Samples.tdxCollateral()), at: Samples.tdxTime)
         let decision = policy.evaluate(tdx, at: Samples.tdxTime)
         #expect(decision.reasons == ["MeasurementPolicy: tdx measurement mrtd=91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7 is not in any release of the manifest"])
+    }
+
+    /// TDX entries pin RTMR0-3 or leave one open with a reason; an open register is not compared, a pinned one is.
+    @Test func tdxEntriesPinOrOpenEveryRTMR() throws {
+        let tdx = try EvidenceVerifier().verify(Samples.tdxQuote(), collateral: Collateral(intel: Samples.tdxCollateral()), at: Samples.tdxTime)
+        func entry(_ rtmr3: String) -> [UInt8] {
+            let m = tdx.measurements
+            return Array("""
+                {"format":1,"releases":[{"version":"1","platforms":{"tdx":[{"mrtd":"\(m["mrtd"]!.hexString)",
+                 "rtmr0":"\(m["rtmr0"]!.hexString)","rtmr1":"\(m["rtmr1"]!.hexString)","rtmr2":"\(m["rtmr2"]!.hexString)",
+                 "rtmr3":"\(rtmr3)"}]}}]}
+                """.utf8)
+        }
+        #expect(try ReleaseManifest(body: entry(tdx.measurements["rtmr3"]!.hexString)).release(matching: tdx)?.version == "1")
+        #expect(try ReleaseManifest(body: entry("open: this image extends no runtime register")).release(matching: tdx)?.version == "1")
+        #expect(try ReleaseManifest(body: entry(String(repeating: "11", count: 48))).release(matching: tdx) == nil)
     }
 
     @Test func freshnessPolicy() throws {

@@ -7,13 +7,15 @@ import TestSupport
 /// SEV-SNP floor (issue 17): guest-policy bits, VMPL and per-component reported TCB checked by the default policy,
 /// and MASK_CHIP_KEY read as what it is (the report is not signed by the chip key), not as "CHIP_ID masked".
 @Suite(.dedicatedThread) struct SNPFloorTests {
-    /// The real Milan sample, verified, with `change` applied to its measurements (policy, vmpl, reportedtcb).
+    /// The real Milan sample, verified, with `change` applied to its measurements (policy, vmpl, reportedtcb). No
+    /// real AMD CRL is in the test data, so it is marked as revocation-checked: these tests are about the floor (the
+    /// CRL requirement is `AMDRevocationTests`').
     static func snp(_ change: (inout [String: [UInt8]]) -> Void = { _ in }) throws -> VerifiedEvidence {
         let v = try EvidenceVerifier().verify(Samples.snpReport(), collateral: Collateral(certificates: [Samples.snpVCEK()]), at: Samples.snpTime)
         var m = v.measurements
         change(&m)
         return VerifiedEvidence(platform: v.platform, measurements: m, reportData: v.reportData, tcb: v.tcb, isDebug: v.isDebug,
-                                verifiedAt: v.verifiedAt, collateralChecked: v.collateralChecked)
+                                verifiedAt: v.verifiedAt, collateralChecked: v.collateralChecked, revocationChecked: true)
     }
 
     static func policyBytes(_ p: UInt64) -> [UInt8] { (0..<8).reversed().map { UInt8(truncatingIfNeeded: p >> (8 * $0)) } }

@@ -265,7 +265,9 @@ struct HardwareMeshProcessTests {
             try TestData.bytes(Sample.snp.evidencePath), platform: .sevSNP,
             collateral: Collateral(certificates: [try TestData.bytes("attestation/amd-sev-snp/milan_vcek_report_v2.vcek.der")]), at: time)
         let entries: [String: [[String: String]]] = [
-            "tdx": [["mrtd": Hex.encode(try #require(tdx.measurements["mrtd"]))]],
+            "tdx": [try ["mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3"].reduce(into: [String: String]()) {
+                $0[$1] = Hex.encode(try #require(tdx.measurements[$1]))
+            }],
             "sev-snp": [["measurement": Hex.encode(try #require(snp.measurements["measurement"]))]],
             "sgx": [["mrenclave": String(repeating: "ab", count: 32)]],
         ]
@@ -277,6 +279,8 @@ struct HardwareMeshProcessTests {
             "minimumTCBStatus": "ConfigurationAndSWHardeningNeeded",
             "releaseManifest": try JSONSerialization.jsonObject(with: Data(signed.json)),
             "releaseKeys": [Hex.encode(releaseKey.publicKey.compressed)], "releaseThreshold": 1,
+            // No real AMD CRL for the Milan sample's ARK is in the test data: the CRL is optional for this mesh.
+            "snp": ["requireCRL": false],
         ]
         try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]).write(to: URL(fileURLWithPath: path))
     }

@@ -125,11 +125,20 @@ struct ReleaseWorkflowCLITests {
             ("simulated:measurement=xyz", "is not NAME=HEX"),
             ("sgx:mrsigner=00", "mrenclave (required)"),
             ("simulated:measurement=00,measurement=01", "given twice"),
+            ("tdx:mrtd=aa,rtmr0=00,rtmr1=01,rtmr2=02", "rtmr3 (pin it"),
+            ("tdx:mrtd=aa,rtmr0=00,rtmr1=01,rtmr2=02,rtmr3=open:", "rtmr3 (open without a reason)"),
         ] {
             let result = try CLI.run(CLI.darknode, ["attest", "manifest", "add-release", "--release", "1.0.0", "--entry", entry])
             #expect(result.status != 0, "\(entry)")
             #expect(result.standardError.contains(message), "\(entry): \(result.standardError)")
         }
+    }
+
+    /// A TDX entry may leave an RTMR open when it says why; the reason is kept in the body.
+    @Test func addReleaseTakesAnOpenRTMRWithItsReason() throws {
+        let result = try Self.darknode(["attest", "manifest", "add-release", "--release", "1.0.0",
+                                        "--entry", "tdx:mrtd=aa,rtmr0=00,rtmr1=01,rtmr2=02,rtmr3=open:no runtime extensions"])
+        #expect(result.standardOutput.contains("open:no runtime extensions"), "\(result.standardOutput)")
     }
 
     // MARK: - Helpers

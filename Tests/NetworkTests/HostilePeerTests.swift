@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestKit
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -222,7 +223,7 @@ import WireCodec
             if perAddress { limits.handshakesPerAddressMax = 3 } else { limits.handshakesInProgressMax = 3 }
             let node = try await startMeshes(count: 1, limits: limits, group: group) { config, _ in
                 config.authenticator = UnattestedTestAuthenticator(
-                    identity: config.identity, enabledForTesting: true, timeoutMilliseconds: 600_000)
+                    identity: config.identity, enabledForTesting: true, handshakeTimeout: .seconds(600))
             }[0]
             var silent: [any Channel] = []
             for _ in 0..<8 {

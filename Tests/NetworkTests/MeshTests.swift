@@ -1,4 +1,5 @@
 import Foundation
+import MeshTestKit
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

@@ -1,20 +1,20 @@
 import Foundation
 import Testing
 
-/// Separate OS processes meeting over loopback: `darknode net demo` starts one process per node, each a simulated
-/// enclave that attests over EKEP.
+/// Separate OS processes meeting over loopback: `darknode-meshtest net demo` starts one process per node, each a
+/// simulated enclave that attests over EKEP.
 @Suite struct MultiProcessTests {
-    /// The darknode executable built next to the test bundle.
-    static var darknode: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("darknode")
+    /// The test executable (the mesh's test modes, not in the shipped `darknode`) built next to the test bundle.
+    static var meshTest: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("darknode-meshtest")
     }
 
     /// Exactly once by message identity: each broadcast carries its sender's sequence number, and every node must
     /// have every number from every peer once — not merely the right count, which a duplicate could make up for a
     /// loss.
     @Test func sevenProcessesInAFullMeshDeliverEveryBroadcastExactlyOnce() async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.darknode.path) else {
-            Issue.record("darknode executable not found at \(Self.darknode.path)")
+        guard FileManager.default.isExecutableFile(atPath: Self.meshTest.path) else {
+            Issue.record("darknode-meshtest executable not found at \(Self.meshTest.path)")
             return
         }
         let messages = 300
@@ -22,7 +22,7 @@ import Testing
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputFile) }
         let process = Process()
-        process.executableURL = Self.darknode
+        process.executableURL = Self.meshTest
         process.arguments = ["net", "demo", "--nodes", "7", "--messages", "\(messages)", "--json"]
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         try process.run()

@@ -5,7 +5,10 @@ import TestSupport
 /// `darknode run` and `darknode peer ping` as separate processes with their own data directories (two data
 /// directories are two simulated machines), meeting over EKEP with attestation on loopback.
 @Suite(.serialized) struct NodeProcessTests {
-    static var darknode: String { MultiProcessTests.darknode.path }
+    /// The shipped executable, built next to the test bundle.
+    static var darknode: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("darknode").path
+    }
 
     /// Runs `darknode` to completion (killed and failed after 120 s); returns its exit status and standard output.
     @discardableResult

@@ -42,12 +42,12 @@ import Testing
             let result = Self.sh(command)
             try #require(result.status == 0, "\(command): \(result.output)")
         }
-        let darknode = MultiProcessTests.darknode.path
+        let meshTest = MultiProcessTests.meshTest.path
         func node(_ ns: String, _ host: String, _ peer: String, _ seed: Int) throws -> (Process, Pipe) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
             process.arguments = [
-                "netns", "exec", ns, darknode, "net", "soak", "--host", host, "--port", "7400", "--peers", "\(peer):7400",
+                "netns", "exec", ns, meshTest, "net", "soak", "--host", host, "--port", "7400", "--peers", "\(peer):7400",
                 "--seed", "\(seed)", "--seeds", "1,2", "--duration-seconds", "3600", "--liveness-milliseconds", "400",
                 "--unattested-test-handshake",
             ]

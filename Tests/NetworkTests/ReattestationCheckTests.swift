@@ -1,6 +1,7 @@
 import Enclave
 import Foundation
 import Logging
+import MeshTestKit
 import Network
 import Secp256k1
 import SecureChannel

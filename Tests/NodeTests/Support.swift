@@ -3,6 +3,7 @@ import Consensus
 import Crypto
 import Enclave
 import Foundation
+import MeshTestKit
 import NIOPosix
 import Network
 import Secp256k1

@@ -17,6 +17,8 @@ struct AMDCertificate: Sendable {
 
     let der: [UInt8]
     let tbsBytes: [UInt8]
+    /// The serial number without leading zero bytes (how CRL entries are compared).
+    let serialNumber: [UInt8]
     let issuerDER: [UInt8]
     let subjectDER: [UInt8]
     let subjectCommonName: String
@@ -45,7 +47,8 @@ struct AMDCertificate: Sendable {
         if first.identifier == ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific) { tbs = tbs.dropFirst() }
         guard tbs.count >= 6 else { throw fail("TBSCertificate too short") }
         let serial = tbs.removeFirst()
-        guard serial.identifier == .integer else { throw fail("bad serial number") }
+        guard serial.identifier == .integer, case .primitive(let serialBytes) = serial.content else { throw fail("bad serial number") }
+        serialNumber = DERWalk.normalisedInteger(serialBytes)
         let innerAlgorithm = tbs.removeFirst()
         guard innerAlgorithm.encodedBytes == top[1].encodedBytes else { throw fail("inner and outer signature algorithms differ") }
         let issuer = tbs.removeFirst()

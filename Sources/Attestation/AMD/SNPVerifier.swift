@@ -4,14 +4,15 @@ import Foundation
 /// Verifies an SEV-SNP report (AMD "SEV-SNP Firmware ABI" and "Versioned Chip Endorsement Key (VCEK)
 /// Certificate and KDS Interface" specifications):
 /// ARK (pinned, self-signed) → ASK/ASVK → VCEK/VLEK, all RSASSA-PSS; the endorsement key's TCB SPL extensions
-/// equal REPORTED_TCB; its hwID equals CHIP_ID (VCEK, unmasked); then the P-384 report signature.
+/// equal REPORTED_TCB; its hwID equals CHIP_ID (VCEK, unmasked); the ARK's CRL, when supplied, lists neither the
+/// ASK/ASVK nor the VCEK/VLEK (`AMDRevocation.swift`); then the P-384 report signature.
 struct SNPVerifier {
     /// Pinned ARKs and the ASK/ASVKs known to be signed by them.
     let amdCertificates: [[UInt8]]
 
     static let extensionBase = "1.3.6.1.4.1.3704.1"
 
-    func verify(_ report: SNPReport, certificates: [[UInt8]], at time: Date) throws(AttestationError) -> VerifiedEvidence {
+    func verify(_ report: SNPReport, certificates: [[UInt8]], crls: [[UInt8]] = [], at time: Date) throws(AttestationError) -> VerifiedEvidence {
         let pinned = try amdCertificates.enumerated().map { i, der throws(AttestationError) in try AMDCertificate(der: der, name: "AMD root \(i)") }
         let supplied = try certificates.enumerated().map { i, der throws(AttestationError) in try AMDCertificate(der: der, name: "supplied certificate \(i)") }
         // Only self-signed pinned certificates are roots (ARKs); a root inside the supplied bytes is never trusted.
@@ -47,6 +48,8 @@ struct SNPVerifier {
                 throw .unhandledCriticalExtension(subject: cert.subjectCommonName, oid: oid)
             }
         }
+        let revocationChecked = try Self.checkRevocation(crls: crls, ark: chain.ark, intermediate: chain.intermediate,
+                                                         endorsement: endorsement, at: time)
 
         // The endorsement key must describe this report.
         let base = SNPVerifier.extensionBase
@@ -77,7 +80,8 @@ struct SNPVerifier {
 
         return VerifiedEvidence(
             platform: .sevSNP, measurements: SNPVerifier.measurements(report), reportData: report.reportData,
-            tcb: TCBEvaluation(status: .notEvaluated), isDebug: report.isDebug, verifiedAt: time, collateralChecked: true)
+            tcb: TCBEvaluation(status: .notEvaluated), isDebug: report.isDebug, verifiedAt: time, collateralChecked: true,
+            revocationChecked: revocationChecked)
     }
 
     static func measurements(_ r: SNPReport) -> [String: [UInt8]] {

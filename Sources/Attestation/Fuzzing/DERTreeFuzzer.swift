@@ -26,9 +26,21 @@ public enum DERTreeFuzzer {
         public var intelTime: Date
         public var snpTime: Date
         public var nitroTime: Date
+        /// The synthetic AMD test PKI (Tests/Fixtures `amd-sev-snp/test-pki/`): no real AMD CRL exists in the test
+        /// data. Nil leaves out the AMD CRL targets.
+        public var amdTestPKI: AMDTestPKI?
+
+        /// Test ARK/ASK, VCEK, the report it re-signed, a CRL by the test ARK that lists none of them, and a time
+        /// inside that CRL's window.
+        public struct AMDTestPKI: Sendable {
+            public var ark: [UInt8], ask: [UInt8], vcek: [UInt8], report: [UInt8], crl: [UInt8], time: Date
+            public init(ark: [UInt8], ask: [UInt8], vcek: [UInt8], report: [UInt8], crl: [UInt8], time: Date) {
+                (self.ark, self.ask, self.vcek, self.report, self.crl, self.time) = (ark, ask, vcek, report, crl, time)
+            }
+        }
 
         public init(sgxQuote: [UInt8], sgxCollateralJSON: [UInt8], tdxQuote: [UInt8], tdxCollateralJSON: [UInt8], snpReport: [UInt8],
-                    vcek: [UInt8], nitroDocument: [UInt8], intelTime: Date, snpTime: Date, nitroTime: Date) {
+                    vcek: [UInt8], nitroDocument: [UInt8], intelTime: Date, snpTime: Date, nitroTime: Date, amdTestPKI: AMDTestPKI? = nil) {
             self.sgxQuote = sgxQuote
             self.sgxCollateralJSON = sgxCollateralJSON
             self.tdxQuote = tdxQuote
@@ -39,6 +51,7 @@ public enum DERTreeFuzzer {
             self.intelTime = intelTime
             self.snpTime = snpTime
             self.nitroTime = nitroTime
+            self.amdTestPKI = amdTestPKI
         }
     }
 
@@ -469,6 +482,21 @@ public enum DERTreeFuzzer {
             var collateral = sgxCollateral
             if index == 0 { collateral.rootCACRL = der } else { collateral.pckCRL = der }
             return (try? verifier.verify(s.sgxQuote, platform: .sgx, collateral: Collateral(intel: collateral), at: intelTime)) != nil
+        }
+        if let pki = s.amdTestPKI {
+            let ark = try AMDCertificate(der: pki.ark, name: "test ARK")
+            let testVerifier = EvidenceVerifier(trustAnchors: TrustAnchors(intelRootCA: anchors.intelRootCA, amdCertificates: [pki.ark, pki.ask], nitroRoot: anchors.nitroRoot))
+            // Only the genuine CRL validates under the test ARK (its RSASSA-PSS signature covers everything else).
+            try add("amd crl", [pki.crl], verification: true, rarity: 2) { _, der in
+                guard let crl = try? CertificateRevocationList(der: der, name: "fuzz") else { return false }
+                return (try? crl.validate(ark: ark, at: pki.time, name: "fuzz")) != nil
+            }
+            // Whole SNP verification with a mutated CRL: accepted = verified *and* the CRL counted as checked (a CRL
+            // under another issuer name is skipped, which is not acceptance of the changed bytes).
+            try add("snp verify (amd crl)", [pki.crl], verification: true, rarity: 20) { _, der in
+                let collateral = Collateral(certificates: [pki.vcek], amdCRLs: [der])
+                return (try? testVerifier.verify(pki.report, platform: .sevSNP, collateral: collateral, at: pki.time))?.revocationChecked ?? false
+            }
         }
         return targets
     }

@@ -2,7 +2,8 @@ import Foundation
 import X509
 import SwiftASN1
 
-/// An X.509 CRL (RFC 5280 §5), parsed by hand because swift-certificates has no CRL type.
+/// An X.509 CRL (RFC 5280 §5), parsed by hand because swift-certificates has no CRL type. Intel's PCK and root
+/// CRLs (ECDSA, `validate(issuer:at:name:)`) and AMD's KDS CRLs (RSASSA-PSS, `validate(ark:at:name:)`) share it.
 ///
 /// `CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }` and
 /// `TBSCertList ::= SEQUENCE { version INTEGER OPTIONAL, signature, issuer Name, thisUpdate Time,
@@ -10,12 +11,16 @@ import SwiftASN1
 /// revocationDate Time, crlEntryExtensions Extensions OPTIONAL } OPTIONAL, crlExtensions [0] EXPLICIT OPTIONAL }`.
 struct CertificateRevocationList: Sendable {
     let issuer: DistinguishedName
+    /// The issuer Name exactly as encoded (AMD names are compared byte for byte, as `AMDCertificate` does).
+    let issuerDER: [UInt8]
     let thisUpdate: Date
     let nextUpdate: Date?
     /// Revoked serial numbers, without leading zero bytes.
     let revokedSerials: Set<[UInt8]>
     let tbsBytes: [UInt8]
     let signatureAlgorithmOID: String
+    /// The whole outer AlgorithmIdentifier (its RSASSA-PSS parameters matter for AMD).
+    let signatureAlgorithmDER: [UInt8]
     /// The DER ECDSA signature (BIT STRING contents).
     let signature: [UInt8]
 
@@ -32,6 +37,7 @@ struct CertificateRevocationList: Sendable {
         let algorithm = try Self.sequence(top[1], fail)
         guard let algOID = algorithm.first, let oid = try? ASN1ObjectIdentifier(derEncoded: algOID) else { throw fail("bad signature algorithm") }
         signatureAlgorithmOID = oid.description
+        signatureAlgorithmDER = Array(top[1].encodedBytes)
         guard let bits = try? ASN1BitString(derEncoded: top[2]), bits.paddingBits == 0 else { throw fail("bad signature BIT STRING") }
         signature = Array(bits.bytes)
 
@@ -40,7 +46,9 @@ struct CertificateRevocationList: Sendable {
         guard fields.count >= 3 else { throw fail("tbsCertList too short") }
         let innerAlgorithm = fields.removeFirst()
         guard innerAlgorithm.encodedBytes == top[1].encodedBytes else { throw fail("inner and outer signature algorithms differ") }
-        do { issuer = try DistinguishedName(derEncoded: fields.removeFirst()) } catch { throw fail("bad issuer") }
+        let issuerNode = fields.removeFirst()
+        issuerDER = Array(issuerNode.encodedBytes)
+        do { issuer = try DistinguishedName(derEncoded: issuerNode) } catch { throw fail("bad issuer") }
         do { thisUpdate = try DERWalk.time(fields.removeFirst(), name) } catch { throw fail("bad thisUpdate") }
         var next: Date?
         if let n = fields.first, n.identifier == UTCTime.defaultIdentifier || n.identifier == GeneralizedTime.defaultIdentifier {
@@ -84,6 +92,11 @@ struct CertificateRevocationList: Sendable {
         guard signatureAlgorithmOID == Self.ecdsaWithSHA256,
               issuerCert.publicKey.isValidSignature(signature, for: tbsBytes, signatureAlgorithm: .ecdsaWithSHA256)
         else { throw .crlInvalid(which: name, detail: "signature invalid") }
+        try checkWindow(at: time, name: name)
+    }
+
+    /// thisUpdate ≤ time ≤ nextUpdate (when given).
+    func checkWindow(at time: Date, name: String) throws(AttestationError) {
         guard thisUpdate <= time else { throw .crlInvalid(which: name, detail: "thisUpdate \(thisUpdate.formatted(.iso8601)) is after the verification time") }
         if let nextUpdate, time > nextUpdate {
             throw .crlInvalid(which: name, detail: "expired at nextUpdate \(nextUpdate.formatted(.iso8601))")

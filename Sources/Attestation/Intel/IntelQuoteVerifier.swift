@@ -69,7 +69,8 @@ struct IntelQuoteVerifier {
         }
         return VerifiedEvidence(
             platform: quote.isTDX ? .tdx : .sgx, measurements: IntelQuoteVerifier.measurements(quote), reportData: quote.reportData,
-            tcb: tcb, isDebug: IntelQuoteVerifier.isDebug(quote), verifiedAt: time, collateralChecked: prepared != nil)
+            tcb: tcb, isDebug: IntelQuoteVerifier.isDebug(quote), verifiedAt: time, collateralChecked: prepared != nil,
+            revocationChecked: prepared != nil)
     }
 
     private func evaluateTCB(quote: IntelQuote, pckExtension: PCKExtension, tcbInfo: TCBInfo, qeIdentity: QEIdentity) throws(AttestationError)

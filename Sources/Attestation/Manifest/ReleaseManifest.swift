@@ -8,13 +8,19 @@ import Secp256k1
 ///     {"format": 1,
 ///      "releases": [{"version": "1.0.0",
 ///                    "platforms": {"sgx": [{"mrenclave": "<hex>", "mrsigner": "<hex>"}],
-///                                  "tdx": [{"mrtd": "<hex>", "rtmr0": "<hex>", "rtmr1": "<hex>", "rtmr2": "<hex>"}],
+///                                  "tdx": [{"mrtd": "<hex>", "rtmr0": "<hex>", "rtmr1": "<hex>", "rtmr2": "<hex>",
+///                                           "rtmr3": "open: <why this register is not pinned>"}],
 ///                                  "sev-snp": [{"measurement": "<hex>"}],
 ///                                  "nitro": [{"pcr0": "<hex>", "pcr1": "<hex>", "pcr2": "<hex>"}],
 ///                                  "simulated": [{"measurement": "<hex>"}]}}]}
 ///
 /// An entry matches evidence when every field it names equals the evidence's measurement of that name (names
 /// as in `VerifiedEvidence.measurements`); an entry must name the platform's primary measurement(s).
+///
+/// A TDX entry must also say, for each of RTMR0-3, either its value or `"open: <reason>"` (issue 17): MRTD covers
+/// only the TD's initial image (the firmware), while the kernel, command line and anything measured at run time
+/// land in the RTMRs, so an entry naming MRTD alone would admit any OS on that firmware. An open register is not
+/// compared; its reason stays in the signed body for whoever audits the manifest.
 public struct ReleaseManifest: Sendable, Hashable {
     public struct Release: Sendable, Hashable {
         public let version: String
@@ -27,6 +33,9 @@ public struct ReleaseManifest: Sendable, Hashable {
     public static let primaryMeasurementNames: [AttestationPlatform: [String]] = [
         .sgx: ["mrenclave"], .tdx: ["mrtd"], .sevSNP: ["measurement"], .nitro: ["pcr0", "pcr1", "pcr2"], .simulated: ["measurement"],
     ]
+
+    /// The TD's run-time measurement registers, each pinned or explicitly left open in a TDX entry.
+    static let tdxRegisters = ["rtmr0", "rtmr1", "rtmr2", "rtmr3"]
 
     public let releases: [Release]
     /// The exact body bytes.
@@ -50,7 +59,15 @@ public struct ReleaseManifest: Sendable, Hashable {
                 guard let entries = entriesValue as? [[String: Any]] else { throw .malformed("\(version)/\(platformName) is not a list of objects") }
                 measurements[platform] = try entries.map { entry throws(ReleaseManifestError) in
                     var fields: [String: [UInt8]] = [:]
+                    var open: Set<String> = []
                     for (name, value) in entry {
+                        if platform == .tdx, Self.tdxRegisters.contains(name.lowercased()), let text = value as? String, text.hasPrefix("open:") {
+                            guard !text.dropFirst(5).allSatisfy(\.isWhitespace) else {
+                                throw .invalidMeasurement(release: version, platform: platformName, field: "\(name) (open without a reason)")
+                            }
+                            open.insert(name.lowercased())
+                            continue
+                        }
                         guard let hex = value as? String, let bytes = Hex.decode(hex), !bytes.isEmpty else {
                             throw .invalidMeasurement(release: version, platform: platformName, field: name)
                         }
@@ -58,6 +75,12 @@ public struct ReleaseManifest: Sendable, Hashable {
                     }
                     for required in Self.primaryMeasurementNames[platform] ?? [] where fields[required] == nil {
                         throw .invalidMeasurement(release: version, platform: platformName, field: "\(required) (required)")
+                    }
+                    if platform == .tdx {
+                        for register in Self.tdxRegisters where fields[register] == nil && !open.contains(register) {
+                            throw .invalidMeasurement(release: version, platform: platformName,
+                                                      field: "\(register) (pin it, or write \"open: <reason>\")")
+                        }
                     }
                     return fields
                 }

@@ -13,7 +13,8 @@ import Secp256k1
 ///      "releaseKeys": ["02…"], "releaseThreshold": 2,
 ///      "reportDataBinding": {"identityKey": "02…", "nonce": "<hex>"},
 ///      "snp": {"minimumReportedTCB": {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115},
-///              "maximumVMPL": 0, "allowMigrationAgent": false, "allowSMT": true, "requireSingleSocket": false}}
+///              "maximumVMPL": 0, "allowMigrationAgent": false, "allowSMT": true, "requireSingleSocket": false,
+///              "requireCRL": true}}                                   (requireCRL: an AMD KDS CRL must have been checked)
 public struct PolicyDocument: Sendable {
     public let policy: AttestationPolicy
     public let binding: ReportDataBinding?
@@ -76,7 +77,7 @@ public struct PolicyDocument: Sendable {
         var snp = SNPPolicy()
         if let raw = o["snp"] {
             guard let s = raw as? [String: Any] else { throw .invalid("snp must be an object") }
-            let snpKeys: Set<String> = ["minimumReportedTCB", "maximumVMPL", "allowMigrationAgent", "allowSMT", "requireSingleSocket"]
+            let snpKeys: Set<String> = ["minimumReportedTCB", "maximumVMPL", "allowMigrationAgent", "allowSMT", "requireSingleSocket", "requireCRL"]
             if let unknown = s.keys.first(where: { !snpKeys.contains($0) }) { throw .invalid("unknown key snp.\(unknown)") }
             func flag(_ key: String, _ fallback: Bool) throws(PolicyDocumentError) -> Bool {
                 guard let v = s[key] else { return fallback }
@@ -86,6 +87,7 @@ public struct PolicyDocument: Sendable {
             snp.allowMigrationAgent = try flag("allowMigrationAgent", false)
             snp.allowSMT = try flag("allowSMT", true)
             snp.requireSingleSocket = try flag("requireSingleSocket", false)
+            snp.requireCRL = try flag("requireCRL", true)
             if let v = s["maximumVMPL"] {
                 guard let n = v as? Int, (0...3).contains(n) else { throw .invalid("snp.maximumVMPL must be 0...3") }
                 snp.maximumVMPL = UInt32(n)

@@ -9,11 +9,16 @@ public struct Collateral: Sendable {
     public var preparedIntel: PreparedIntelCollateral?
     /// Extra DER certificates: the SEV-SNP VCEK or VLEK (required for SNP), and optionally the ASK/ASVK.
     public var certificates: [[UInt8]]
+    /// AMD KDS CRLs, DER (`GET /vcek/v1/{product}/crl`: issued and signed by the product's ARK). Every one whose
+    /// issuer is the report's ARK is checked; CRLs of other products are ignored.
+    public var amdCRLs: [[UInt8]]
 
-    public init(intel: IntelCollateral? = nil, preparedIntel: PreparedIntelCollateral? = nil, certificates: [[UInt8]] = []) {
+    public init(intel: IntelCollateral? = nil, preparedIntel: PreparedIntelCollateral? = nil, certificates: [[UInt8]] = [],
+                amdCRLs: [[UInt8]] = []) {
         self.intel = intel
         self.preparedIntel = preparedIntel
         self.certificates = certificates
+        self.amdCRLs = amdCRLs
     }
 }
 

@@ -12,6 +12,8 @@ import Synchronization
 ///   again at that time (which fails with `collateralExpired` once the operator's files are out of date).
 /// - AMD: VCEK/VLEK certificates (and any ASK/ASVK), DER. A report is given the VCEK whose hwID is its CHIP_ID and
 ///   whose SPL extensions are its REPORTED_TCB, plus every RSA intermediate; the ARKs are the pinned trust anchors.
+///   AMD KDS CRLs (DER, one per product line, i.e. per ARK) go with every SNP report; the verifier checks the one
+///   its ARK issued (signature, window) when it verifies the report.
 public final class CollateralCache: Sendable {
     /// One Intel collateral file, with what selects it.
     struct IntelEntry: Sendable {
@@ -31,6 +33,10 @@ public final class CollateralCache: Sendable {
     let trustAnchors: TrustAnchors
     let intel: [IntelEntry]
     let amd: [AMDEntry]
+    /// AMD KDS CRLs: (file name, DER), parsed at load. One ARK may issue several (KDS serves one under `/vcek/` and
+    /// one under `/vlek/`); the verifier checks every CRL of the report's ARK, so each must be current and none may
+    /// list the chain (a stale one left beside a fresh one refuses, visibly, rather than being silently preferred).
+    let amdCRLs: [(name: String, der: [UInt8])]
     private let prepared = Mutex<[String: PreparedIntelCollateral]>([:])
     private let preparations = Atomic<Int>(0)
 
@@ -39,6 +45,7 @@ public final class CollateralCache: Sendable {
     public enum LoadError: Error, Equatable, Sendable, CustomStringConvertible {
         case intelCollateral(file: String, reason: String)
         case amdCertificate(file: String, reason: String)
+        case amdCRL(file: String, reason: String)
         /// Two Intel files claim the same platform model: which one applies would be arbitrary.
         case duplicateIntelCollateral(file: String, other: String)
 
@@ -46,6 +53,7 @@ public final class CollateralCache: Sendable {
             switch self {
             case .intelCollateral(let f, let r): "collateral file \(f): not Intel collateral: \(r)"
             case .amdCertificate(let f, let r): "collateral file \(f): not an AMD certificate: \(r)"
+            case .amdCRL(let f, let r): "collateral file \(f): not a CRL: \(r)"
             case .duplicateIntelCollateral(let f, let o): "collateral files \(f) and \(o) are for the same FMSPC and TEE"
             }
         }
@@ -54,8 +62,9 @@ public final class CollateralCache: Sendable {
     /// - Parameters:
     ///   - intelCollateral: (file name, dcap-qvl collateral JSON) pairs.
     ///   - amdCertificates: (file name, DER) pairs.
+    ///   - amdCRLs: (file name, DER) pairs, as KDS serves them (`/vcek/v1/{product}/crl`).
     public init(intelCollateral: [(name: String, json: [UInt8])], amdCertificates: [(name: String, der: [UInt8])],
-                trustAnchors: TrustAnchors = .production) throws(LoadError) {
+                amdCRLs: [(name: String, der: [UInt8])] = [], trustAnchors: TrustAnchors = .production) throws(LoadError) {
         self.trustAnchors = trustAnchors
         var intel: [IntelEntry] = []
         for (name, json) in intelCollateral {
@@ -80,8 +89,12 @@ public final class CollateralCache: Sendable {
                 throw .amdCertificate(file: name, reason: "\(error)")
             }
         }
+        for (name, der) in amdCRLs {
+            do { _ = try CertificateRevocationList(der: der, name: name) } catch { throw .amdCRL(file: name, reason: "\(error)") }
+        }
         self.intel = intel
         self.amd = amd
+        self.amdCRLs = amdCRLs
     }
 
     /// How many times Intel collateral has been verified (prepared) so far: once per file and validity window, not
@@ -94,7 +107,7 @@ public final class CollateralCache: Sendable {
         case .sgx(let quote), .tdx(let quote):
             return Collateral(preparedIntel: try preparedIntel(for: quote, at: time))
         case .sevSNP(let report):
-            return Collateral(certificates: amdCertificates(for: report))
+            return Collateral(certificates: amdCertificates(for: report), amdCRLs: amdCRLs.map(\.der))
         case .nitro, .simulated:
             return Collateral()
         }

@@ -34,7 +34,8 @@ public struct EvidenceVerifier: Sendable {
             if let prepared = collateral.preparedIntel { return try intel.verify(quote, prepared: prepared, at: time) }
             return try intel.verify(quote, collateral: collateral.intel, at: time)
         case .sevSNP(let report):
-            return try SNPVerifier(amdCertificates: trustAnchors.amdCertificates).verify(report, certificates: collateral.certificates, at: time)
+            return try SNPVerifier(amdCertificates: trustAnchors.amdCertificates).verify(report, certificates: collateral.certificates,
+                                                                                           crls: collateral.amdCRLs, at: time)
         case .nitro(let document):
             return try NitroVerifier(rootDER: trustAnchors.nitroRoot).verify(document, at: time)
         case .simulated(let simulated):

@@ -115,9 +115,12 @@ public struct VerifiedEvidence: Sendable, Hashable {
     public let verifiedAt: Date
     /// Whether Intel collateral (TCB info, QE identity, CRLs) was checked.
     public let collateralChecked: Bool
+    /// Whether the vendor's revocation list for the chain was checked: Intel's PCK and root CRLs (part of its
+    /// collateral), AMD's KDS CRL for the report's ARK. `SNPPolicy(requireCRL:)` reads it for SEV-SNP.
+    public let revocationChecked: Bool
 
     init(platform: AttestationPlatform, measurements: [String: [UInt8]], reportData: [UInt8], tcb: TCBEvaluation,
-         isDebug: Bool, producedAt: Date? = nil, verifiedAt: Date, collateralChecked: Bool) {
+         isDebug: Bool, producedAt: Date? = nil, verifiedAt: Date, collateralChecked: Bool, revocationChecked: Bool = false) {
         self.platform = platform
         self.measurements = measurements
         self.reportData = reportData
@@ -126,6 +129,7 @@ public struct VerifiedEvidence: Sendable, Hashable {
         self.producedAt = producedAt
         self.verifiedAt = verifiedAt
         self.collateralChecked = collateralChecked
+        self.revocationChecked = revocationChecked
     }
 }
 

@@ -6,9 +6,10 @@ import Synchronization
 ///
 /// The store records its counter here after every committed batch (after, never before: a crash in between leaves
 /// the anchor behind the store, which is safe). At open, a store whose counter is below `anchoredCounter()` was
-/// rolled back and refuses to open. An anchor is only as good as the place it lives: a hardware monotonic counter,
-/// a TPM NV index, or a file on storage the attacker cannot roll back together with the database. A node also
-/// anchors to consensus height through `SealedStore.anchorExternal(_:)` and `minimumExternalAnchor`.
+/// rolled back and refuses to open. An anchor is only as good as the place it lives: storage the attacker cannot roll
+/// back together with the database. None of the node's platforms offers a persistent monotonic counter to the node
+/// (docs/enclave.md, "Platform monotonic counters"), so a node anchors to consensus height (`SealedStore.anchorExternal(_:)`,
+/// `minimumExternalAnchor`, and the peers' memory of what it signed).
 public protocol RollbackAnchor: Sendable {
     /// The highest store counter recorded so far (0 before the first record).
     func anchoredCounter() throws -> UInt64
@@ -16,7 +17,8 @@ public protocol RollbackAnchor: Sendable {
     func record(counter: UInt64) throws
 }
 
-/// An anchor held in memory: a model of a hardware monotonic counter, for tests and single-run tools.
+/// An anchor held in memory (a model of a counter the host cannot reset), for tests and single-run tools; it forgets
+/// everything when the process ends.
 public final class InMemoryRollbackAnchor: RollbackAnchor {
     private let value: Mutex<UInt64>
 

@@ -45,7 +45,7 @@ extension Mesh {
     }
 
     /// Measures a round trip to a connected peer.
-    public func ping(_ peer: PeerID, timeoutMilliseconds: Int64 = 5_000) async throws -> Duration {
+    public func ping(_ peer: PeerID, timeout: Duration = .seconds(5)) async throws -> Duration {
         var random = SystemRandomNumberGenerator()
         let nonce = (random.next() as UInt64) | 1  // 0 is the liveness probe
         let loop = group.next()
@@ -54,9 +54,9 @@ extension Mesh {
             answer.fail(MeshError.notRunning)
             throw MeshError.notRunning
         }
-        let timeout = loop.scheduleTask(in: .milliseconds(timeoutMilliseconds)) { answer.fail(MeshError.timeout) }
+        let timer = loop.scheduleTask(in: TimeAmount(timeout)) { answer.fail(MeshError.timeout) }
         defer {
-            timeout.cancel()
+            timer.cancel()
             core.withLockedValue { _ = $0.pings.removeValue(forKey: nonce) }
         }
         let start = clock.now

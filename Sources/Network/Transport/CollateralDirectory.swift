@@ -7,6 +7,7 @@ import Foundation
 /// ```
 /// DIR/intel/*.json   one dcap-qvl collateral JSON per platform model (FMSPC) and TEE (SGX or TDX)
 /// DIR/amd/*.der      VCEK/VLEK certificates (KDS serves DER); ASK/ASVK may be added (DER, or PEM as *.pem)
+/// DIR/amd/*.crl      AMD KDS CRLs, DER (`/vcek/v1/{product}/crl`); every CRL of a report's ARK is checked
 /// ```
 /// Every file is read and parsed once at start; a file that does not parse stops the node (`CollateralCache.LoadError`).
 public enum CollateralDirectory {
@@ -35,8 +36,11 @@ public enum CollateralDirectory {
     public static func load(_ path: String, trustAnchors: TrustAnchors = .production) throws(Failure) -> CollateralCache {
         let intel = try files(in: path + "/intel", extensions: ["json"])
         var amd: [(name: String, der: [UInt8])] = []
-        for (name, bytes) in try files(in: path + "/amd", extensions: ["der", "pem"]) {
-            if name.hasSuffix(".pem") {
+        var crls: [(name: String, der: [UInt8])] = []
+        for (name, bytes) in try files(in: path + "/amd", extensions: ["der", "pem", "crl"]) {
+            if name.hasSuffix(".crl") {
+                crls.append((name, bytes))
+            } else if name.hasSuffix(".pem") {
                 do {
                     for (i, der) in try PEM.certificates(bytes: bytes).enumerated() { amd.append(("\(name)#\(i)", der)) }
                 } catch {
@@ -48,7 +52,7 @@ public enum CollateralDirectory {
         }
         do {
             return try CollateralCache(intelCollateral: intel.map { (name: $0.name, json: $0.bytes) }, amdCertificates: amd,
-                                       trustAnchors: trustAnchors)
+                                       amdCRLs: crls, trustAnchors: trustAnchors)
         } catch {
             throw .load(error)
         }

@@ -12,9 +12,9 @@ public struct EKEPAuthenticator: PeerAuthenticator {
     let configuration: HandshakeConfiguration
     let timeout: TimeAmount
 
-    public init(configuration: HandshakeConfiguration, handshakeTimeoutMilliseconds: Int64 = 10_000) {
+    public init(configuration: HandshakeConfiguration, handshakeTimeout: Duration = .seconds(10)) {
         self.configuration = configuration
-        self.timeout = .milliseconds(handshakeTimeoutMilliseconds)
+        self.timeout = TimeAmount(handshakeTimeout)
     }
 
     /// An authenticator for a node on the simulated platform: it asserts simulated evidence over its identity

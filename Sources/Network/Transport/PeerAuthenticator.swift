@@ -31,7 +31,7 @@ public struct AuthenticatedPeer: Sendable {
 /// An implementation adds its handlers at the front of the pipeline and completes the returned future once the
 /// peer is authenticated; from then on, the channel carries plaintext application bytes inbound and outbound
 /// (the authenticator's handlers protect them on the wire). The production authenticator is EKEP with
-/// attestation; `UnattestedTestAuthenticator` exists only for tests.
+/// attestation; the unattested test handshake lives in the test-only `MeshTestKit` target.
 public protocol PeerAuthenticator: Sendable {
     func authenticate(channel: any Channel, role: ConnectionRole) -> EventLoopFuture<AuthenticatedPeer>
 }
@@ -46,6 +46,4 @@ public enum AuthenticationError: Error, Equatable, Sendable {
     case badProof
     /// The connection closed before the handshake finished.
     case closed
-    /// The unattested handshake is compiled in but was not switched on.
-    case unattestedHandshakeDisabled
 }

@@ -35,6 +35,9 @@ struct AttestVerifyCommand: ParsableCommand {
     @Option(name: .customLong("cert-chain"), help: "A PEM or DER certificate file (SEV-SNP VCEK/VLEK, ASK); repeatable.")
     var certChain: [String] = []
 
+    @Option(name: .customLong("amd-crl"), help: "An AMD KDS CRL, DER (GET /vcek/v1/{product}/crl); repeatable.")
+    var amdCRL: [String] = []
+
     @Option(help: "Verification time, ISO 8601 (e.g. 2025-07-01T00:00:00Z); default now.")
     var at: String?
 
@@ -79,6 +82,7 @@ struct AttestVerifyCommand: ParsableCommand {
             evidence = try EvidenceFile.decode(try EvidenceFile.read(file), platform: chosen)
             if let collateral { collateralValue.intel = try IntelCollateral(json: try EvidenceFile.read(collateral)) }
             for path in certChain { collateralValue.certificates += try EvidenceFile.certificates(try EvidenceFile.read(path)) }
+            for path in amdCRL { collateralValue.amdCRLs.append(try EvidenceFile.read(path)) }
             if let policy { policyDocument = try PolicyDocument(json: try EvidenceFile.read(policy)) }
         } catch {
             return reject("input: \(error)")
@@ -103,6 +107,7 @@ struct AttestVerifyCommand: ParsableCommand {
         if let produced = verified.producedAt { output["producedAt"] = produced.formatted(.iso8601) }
         output["debug"] = verified.isDebug
         output["collateralChecked"] = verified.collateralChecked
+        output["revocationChecked"] = verified.revocationChecked
         let decision = (policyDocument?.policy ?? .authenticity).evaluate(verified, binding: policyDocument?.binding, at: time)
         output["reasons"] = decision.reasons
         return decision.isAccepted

@@ -37,7 +37,8 @@ extension AttestManifestCommand {
             discussion: """
                 --entry names one platform entry: PLATFORM:NAME=HEX[,NAME=HEX…], e.g. \
                 simulated:measurement=<sha256 of the binary>, sgx:mrenclave=<hex>,mrsigner=<hex>, \
-                tdx:mrtd=<hex>,rtmr0=<hex>,rtmr1=<hex>,rtmr2=<hex>, sev-snp:measurement=<hex>. Repeatable: one \
+                tdx:mrtd=<hex>,rtmr0=<hex>,rtmr1=<hex>,rtmr2=<hex>,rtmr3=<hex>, sev-snp:measurement=<hex>. A TDX \
+                entry pins every RTMR or leaves one open with a reason: rtmr3=open:<reason without commas>. Repeatable: one \
                 release may list several platforms and several entries per platform. \
                 --to may be a body or a signed manifest; the result is always an unsigned body, since any change \
                 to the body invalidates the old signatures.
@@ -78,6 +79,12 @@ extension AttestManifestCommand {
             var fields: [String: String] = [:]
             for pair in text[text.index(after: colon)...].split(separator: ",") {
                 let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+                if platform == .tdx, parts.count == 2, parts[0].lowercased().hasPrefix("rtmr"), parts[1].hasPrefix("open:") {
+                    guard fields.updateValue(parts[1], forKey: parts[0].lowercased()) == nil else {
+                        throw ValidationError("--entry \(text): \(parts[0]) given twice")
+                    }
+                    continue
+                }
                 guard parts.count == 2, !parts[0].isEmpty, let bytes = Hex.decode(parts[1]), !bytes.isEmpty else {
                     throw ValidationError("--entry \(text): \(pair) is not NAME=HEX")
                 }

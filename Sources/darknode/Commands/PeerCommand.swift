@@ -111,7 +111,7 @@ struct PeerPingCommand: AsyncParsableCommand {
             var roundTrips: [Double] = []
             for index in 0..<count {
                 do {
-                    roundTrips.append(Self.milliseconds(try await mesh.ping(peer.identity, timeoutMilliseconds: timeoutMilliseconds)))
+                    roundTrips.append(Self.milliseconds(try await mesh.ping(peer.identity, timeout: .milliseconds(timeoutMilliseconds))))
                 } catch {
                     failure = mesh.connectedPeers.contains { $0.identity == peer.identity } ? .noAnswer(index) : .closedByPeer
                     break

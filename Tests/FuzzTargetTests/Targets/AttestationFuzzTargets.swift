@@ -16,6 +16,7 @@ enum AttestationFuzzTargets {
         ("amd-certificate", amdCertificate),
         ("x509-certificate", x509Certificate),
         ("intel-crl", intelCRL),
+        ("amd-crl", amdCRL),
         ("intel-collateral", intelCollateral),
     ]
 
@@ -132,6 +133,22 @@ enum AttestationFuzzTargets {
             guard let crl = try? CertificateRevocationList(der: der, name: "fuzz") else { return }
             for issuer in issuers { _ = try? crl.validate(issuer: issuer, at: intelTime, name: "fuzz") }
             _ = crl.isRevoked(pck)
+        }
+    }
+
+    /// AMD KDS CRLs (the synthetic test PKI's: no real one is in the fixtures), validated against the test ARK as
+    /// the SEV-SNP verifier does; only a genuine CRL may validate (the ARK's RSASSA-PSS signature covers the rest).
+    static func amdCRL(_ f: FuzzFixtures) throws -> FuzzTarget {
+        let pki = "attestation/amd-sev-snp/test-pki/"
+        let ark = try AMDCertificate(der: f.bytes(pki + "ark.der"), name: "test ARK")
+        let vcek = try AMDCertificate(der: f.bytes(pki + "vcek.der"), name: "test VCEK")
+        let seeds = try ["crl.der", "crl_revokes_vcek.der", "crl_revokes_ask.der", "crl_forged.der", "crl_pkcs1.der"].map { try f.bytes(pki + $0) }
+        let time = RFC3339.parse("2026-01-15T00:00:00Z")!
+        return FuzzTarget(name: "amd-crl", seeds: seeds) { der throws(FuzzFinding) in
+            guard let crl = try? CertificateRevocationList(der: der, name: "fuzz") else { return }
+            _ = crl.lists(vcek)
+            guard (try? crl.validate(ark: ark, at: time, name: "fuzz")) != nil else { return }
+            guard seeds.prefix(3).contains(der) else { throw FuzzFinding(target: "amd-crl", detail: "a CRL the test ARK did not sign validated") }
         }
     }
 

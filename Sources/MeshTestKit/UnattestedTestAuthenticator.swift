@@ -1,10 +1,13 @@
 import Crypto
 import NIOCore
+import Network
 import Secp256k1
 
 /// A development handshake WITHOUT attestation: each side proves possession of its identity key by signing
-/// both sides' fresh nonces, and nothing is encrypted. It exists only for tests of the layers above, and
-/// refuses to run unless constructed with `enabledForTesting: true` — production code never passes that.
+/// both sides' fresh nonces, and nothing is encrypted. It exists only for tests, the test executable
+/// (`darknode-meshtest`) and the plain-TCP benchmark peer: it lives in this test-only target, which the shipped
+/// `darknode` does not link (`scripts/check-imports` and `ShippedBinaryTests` check that). It still refuses to
+/// run unless constructed with `enabledForTesting: true`, so a test can show that a switched-off handshake fails.
 ///
 /// Wire: `DNDV` ‖ 33-byte identity key ‖ 32-byte nonce from each side, then a 64-byte signature over
 /// SHA-256("darknode/unattested-handshake/v1" ‖ dialer key ‖ dialer nonce ‖ listener key ‖ listener nonce ‖ role).
@@ -13,21 +16,21 @@ public struct UnattestedTestAuthenticator: PeerAuthenticator {
     let enabled: Bool
     let timeout: TimeAmount
 
-    public init(identity: PrivateKey, enabledForTesting: Bool, timeoutMilliseconds: Int64 = 10_000) {
+    public init(identity: PrivateKey, enabledForTesting: Bool, handshakeTimeout: Duration = .seconds(10)) {
         self.identity = identity
         self.enabled = enabledForTesting
-        self.timeout = .milliseconds(timeoutMilliseconds)
+        self.timeout = TimeAmount(handshakeTimeout)
     }
 
     public func authenticate(channel: any Channel, role: ConnectionRole) -> EventLoopFuture<AuthenticatedPeer> {
         guard enabled else {
-            return channel.eventLoop.makeFailedFuture(AuthenticationError.unattestedHandshakeDisabled)
+            return channel.eventLoop.makeFailedFuture(UnattestedHandshakeError.notSwitchedOn)
         }
         let promise = channel.eventLoop.makePromise(of: AuthenticatedPeer.self)
         let identity = self.identity
         let timeout = self.timeout
         // Installed synchronously when called from the channel initialiser, so no early byte can slip past.
-        let install = {
+        let install: @Sendable () -> Void = {
             do {
                 let handler = UnattestedHandshakeHandler(identity: identity, role: role, promise: promise, timeout: timeout)
                 try channel.pipeline.syncOperations.addHandler(handler, position: .first)
@@ -38,6 +41,11 @@ public struct UnattestedTestAuthenticator: PeerAuthenticator {
         if channel.eventLoop.inEventLoop { install() } else { channel.eventLoop.execute(install) }
         return promise.futureResult
     }
+}
+
+/// The unattested handshake was constructed without `enabledForTesting: true`.
+public enum UnattestedHandshakeError: Error, Equatable, Sendable {
+    case notSwitchedOn
 }
 
 final class UnattestedHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
