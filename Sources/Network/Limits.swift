@@ -36,6 +36,10 @@ public struct NetworkLimits: Sendable {
     public var handshakesPerAddressMax: Int = 16
     /// Time the non-deciding side waits for the decider's verdict byte after authentication.
     public var verdictTimeoutMilliseconds: Int64 = 10_000
+    /// Connections of one peer that may wait for its verdict at once: authentication frees the handshake slot,
+    /// so without this a deciding peer that never answers could keep any number open until their timeouts.
+    /// (Honest pairs in the mesh simulation had at most 4, both ends dialling each other again and again.)
+    public var verdictWaitsPerPeerMax: Int = 8
     /// A peer's attestation challenges are answered at most once per this interval, or per half of
     /// `reattestationIntervalMilliseconds` if that is shorter (evidence is expensive).
     public var attestationAnswerIntervalMilliseconds: Int64 = 10_000

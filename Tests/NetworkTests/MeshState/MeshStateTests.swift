@@ -9,32 +9,6 @@ import WireCodec
 @Suite struct MeshStateTests {
     let start = ContinuousClock.now
 
-    /// Goal: when two nodes dial each other at once, exactly one connection survives and both sides keep the
-    /// same one, whatever order the handshakes, verdict bytes and closes arrive in. Method: 300 seeded
-    /// interleavings of two simultaneous dials (and a third, late one) between two states.
-    @Test func simultaneousDialsLeaveTheSameSingleConnectionOnBothSides() {
-        let keys = seededKeys(2, seed: 7)
-        for seed in 0..<300 as Range<UInt64> {
-            var sim = MeshSimulation(keys: keys, seed: seed, now: start)
-            sim.dial(0, 1)
-            sim.dial(1, 0)
-            for _ in 0..<Int(seed % 5) { sim.step() }
-            sim.dial(0, 1)
-            sim.drain()
-            #expect(sim.isQuiet)
-            let (a, b) = (sim.nodes[0], sim.nodes[1])
-            let atA = a.connection(to: sim.peers[1].identity)
-            let atB = b.connection(to: sim.peers[0].identity)
-            guard let atA, let atB else {
-                Issue.record("seed \(seed): no connection survived (\(atA as Any), \(atB as Any))")
-                continue
-            }
-            #expect(sim.remote[.init(node: 0, connection: atA)] == .init(node: 1, connection: atB), "seed \(seed): the same connection")
-            #expect(sim.openEnds.count == 2, "seed \(seed): one TCP connection left open, \(sim.openEnds.count / 2) are")
-            #expect(a.connections.count == 1 && b.connections.count == 1, "seed \(seed): nothing else tracked")
-        }
-    }
-
     /// Goal: admission is checked again when the verdict installs a connection (the set can change between the
     /// handshake and the verdict byte). Before: the verdict handler installed whatever had been admitted at the
     /// handshake (see `aPeerRemovedFromAdmissionBeforeItsVerdictIsNotInstalled` for the same attack over TCP).
@@ -67,6 +41,55 @@ import WireCodec
         let change = state.handle(.admissionChanged([PeerID(keys[1].publicKey)]), now: start)
         #expect(change.events.compactMap(\.eviction) == ["no longer in the admission set"])
         #expect(change.closed == [id])
+    }
+
+    /// Goal: an admission change forgets an evicted peer's connection in the same step: a message it sent before
+    /// the socket closed is not delivered, nothing more is sent to it, and it no longer counts as connected.
+    /// Before: the record stayed installed until the driver reported the close, so the simulation's check found
+    /// an installed connection to a non-admitted identity after every revocation.
+    @Test func anEvictedPeerIsForgottenBeforeItsConnectionCloses() {
+        let keys = seededKeys(2, seed: 18)
+        var state = makeState(keys[1], admitted: keys, now: start)
+        let id = ConnectionID(raw: 1)
+        let evicted = PeerID(keys[0].publicKey)
+        _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
+        _ = state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start)
+        let change = state.handle(.admissionChanged([PeerID(keys[1].publicKey)]), now: start)
+        #expect(change.closed == [id])
+        #expect(state.connection(to: evicted) == nil)
+        #expect(state.connectedPeers.isEmpty)
+        let late = Darknode_V1_Envelope.mesh(.direct, payload: [1, 2, 3], author: evicted.bytes)
+        #expect(state.handle(.received(id, late), now: start).events.isEmpty, "a message read before the close is dropped")
+        var actions: [MeshAction] = []
+        let send = state.enqueue(.mesh(.direct, payload: [4], author: []), to: evicted, into: &actions)
+        #expect(actions.isEmpty)
+        if case .success = send { Issue.record("a send to the evicted peer was queued") }
+        #expect(state.handle(.closed(id), now: start).events.isEmpty, "the eviction was reported, the close is not")
+    }
+
+    /// Goal: connections of one peer waiting for its verdict byte are capped (`verdictWaitsPerPeerMax`): an
+    /// admitted peer that decides and never sends a verdict cannot pile up authenticated connections until their
+    /// timeouts. Before: every one was kept waiting (the simulation's hostile decider held up to 40 at a node
+    /// with a 2 s verdict timeout; with the default 10 s, five times as many at the same dial rate).
+    @Test func connectionsAwaitingOnePeersVerdictAreCapped() {
+        let keys = seededKeys(2, seed: 21)
+        var state = makeState(keys[0], admitted: keys, now: start)  // keys[1] decides
+        let cap = state.limits.verdictWaitsPerPeerMax
+        var refused: [String] = []
+        for n in 1...(cap + 3) {
+            let id = ConnectionID(raw: UInt64(n))
+            _ = state.handle(.inboundOpened(id, source: "10.0.0.2"), now: start)
+            refused += state.handle(.authenticated(id, authenticatedPeer(keys[1])), now: start).events.compactMap(\.refusal)
+        }
+        #expect(refused == Array(repeating: "too many connections awaiting the verdict", count: 3))
+        #expect(state.connections.count == cap)
+        // A verdict frees a place: the next connection waits again.
+        _ = state.handle(.verdict(ConnectionID(raw: 1), keep: true), now: start)
+        let next = ConnectionID(raw: 100)
+        _ = state.handle(.inboundOpened(next, source: "10.0.0.2"), now: start)
+        #expect(state.handle(.authenticated(next, authenticatedPeer(keys[1])), now: start).contains {
+            if case .awaitVerdict(next) = $0 { true } else { false }
+        })
     }
 
     /// Goal: a dial whose connection the decider dropped as a duplicate keeps (and grows) its back-off, so the
@@ -106,6 +129,79 @@ import WireCodec
         let settled = notBefore + .milliseconds(state.limits.reconnectMaximumMilliseconds)
         _ = state.tick(now: settled)
         #expect(state.planner.entries[.peer(peerID)] == nil)
+    }
+
+    /// Goal: a bootstrap address is known by the identity its handshake proved even when the connection was a
+    /// dropped duplicate, so it is not redialled while that identity is connected through the other side's dial.
+    /// Before: only an installed connection taught the planner who the address is, and the simulation found nodes
+    /// redialling a connected peer's bootstrap address at every back-off, each dial a full handshake dropped as a
+    /// duplicate (`MeshSimulationTests`, the partition scenario, `MESH_SIM_SEED=1`).
+    @Test func aBootstrapAddressProvenByADroppedDuplicateIsNotRedialledWhileConnected() {
+        let keys = seededKeys(2, seed: 19)
+        let (me, peer) = (keys[0], keys[1])  // the peer decides
+        var state = TestMeshState(
+            identity: PeerID(me.publicKey), limits: NetworkLimits(), admitted: Set(keys.map { PeerID($0.publicKey) }),
+            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true, now: start,
+            random: SeededRandom(seed: 1))
+        let target = DialTarget.bootstrap(host: "10.0.0.2", port: 4000)
+        #expect(state.tick(now: start).dials == [target])
+        // The peer's own dial is installed first; ours is dropped as a duplicate.
+        let inbound = ConnectionID(raw: 1)
+        _ = state.handle(.inboundOpened(inbound, source: "10.0.0.2"), now: start)
+        _ = state.handle(.authenticated(inbound, authenticatedPeer(peer)), now: start)
+        #expect(state.handle(.verdict(inbound, keep: true), now: start).installed == [inbound])
+        let outbound = ConnectionID(raw: 2)
+        _ = state.handle(.outboundOpened(outbound, target: target), now: start)
+        _ = state.handle(.authenticated(outbound, authenticatedPeer(peer)), now: start)
+        #expect(state.handle(.verdict(outbound, keep: false), now: start).closed == [outbound])
+        let later = start + .milliseconds(state.limits.reconnectMaximumMilliseconds)
+        #expect(state.tick(now: later).dials.isEmpty, "the address is the connected peer")
+        // Once that connection ends, the address is dialled again (after its back-off).
+        _ = state.handle(.closed(inbound), now: later)
+        #expect(state.tick(now: later + .milliseconds(state.limits.reconnectMaximumMilliseconds)).dials == [target])
+    }
+
+    /// Goal: a peer evicted by an admission change counts as disconnected for the planner: the bootstrap address
+    /// it was dialled through waits out a back-off before the next dial, and that back-off is not forgotten later
+    /// as if the connection were still up. Before: the eviction left the target marked connected since the
+    /// install, so it was redialled at once and, once the install was `reconnectMaximumMilliseconds` old, decay
+    /// wiped the growing back-off (the simulation counted 6 dials of the revoked node in one second,
+    /// `MESH_SIM_SEED=58` of the revocation scenario).
+    @Test func aPeerEvictedByAnAdmissionChangeIsRedialledOnlyAfterItsBackOff() throws {
+        let keys = seededKeys(2, seed: 20)
+        let (me, peer) = (keys[0], keys[1])
+        var limits = NetworkLimits()
+        limits.reconnectJitter = 0
+        var state = TestMeshState(
+            identity: PeerID(me.publicKey), limits: limits, admitted: Set(keys.map { PeerID($0.publicKey) }),
+            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true, now: start,
+            random: SeededRandom(seed: 1))
+        let target = DialTarget.bootstrap(host: "10.0.0.2", port: 4000)
+        #expect(state.tick(now: start).dials == [target])
+        let id = ConnectionID(raw: 1)
+        _ = state.handle(.outboundOpened(id, target: target), now: start)
+        _ = state.handle(.authenticated(id, authenticatedPeer(peer)), now: start)
+        #expect(state.handle(.verdict(id, keep: true), now: start).installed == [id])
+        let revoked = start + .milliseconds(1)
+        #expect(state.handle(.admissionChanged([PeerID(me.publicKey)]), now: revoked).closed == [id])
+        #expect(state.tick(now: revoked).dials.isEmpty, "not redialled at once")
+        let entry = try #require(state.planner.entries[target])
+        #expect(entry.connectedSince == nil)
+        let next = try #require(entry.notBefore)
+        #expect(next == revoked + .milliseconds(limits.reconnectInitialMilliseconds))
+        // The refused redials wait ever longer, past the time the install would have settled.
+        var now = next
+        var delays: [Duration] = []
+        for n in 2...4 as ClosedRange<UInt64> {
+            #expect(state.tick(now: now).dials == [target], "redial \(n)")
+            let redial = ConnectionID(raw: n)
+            _ = state.handle(.outboundOpened(redial, target: target), now: now)
+            _ = state.handle(.authenticated(redial, authenticatedPeer(peer)), now: now)
+            let after = try #require(state.planner.entries[target]?.notBefore)
+            delays.append(after - now)
+            now = max(after, start + .milliseconds(limits.reconnectMaximumMilliseconds))
+        }
+        #expect(delays == [200, 400, 800].map { Duration.milliseconds($0) })
     }
 
     /// Goal: a connection that ends soon after it was installed makes the next redial wait longer (flapping).
@@ -189,46 +285,6 @@ import WireCodec
         #expect(actions.events.compactMap(\.disconnection) == ["peer unresponsive"])
         #expect(actions.closed == [quiet])
         #expect(state.connectedPeers.map(\.identity) == [PeerID(keys[1].publicKey)])
-    }
-
-    /// Goal: connection churn (dials from both sides, cuts at random moments) never leaves the two ends of a
-    /// pair disagreeing, two connections for one pair, or stale records. Method: 40 seeds of 4 nodes, 60 random
-    /// dials and cuts each, interleaved with deliveries, then drained.
-    @Test func connectionChurnConvergesToOneAgreedConnectionPerPair() {
-        let keys = seededKeys(4, seed: 17)
-        var connectedPairs = 0
-        for seed in 0..<40 as Range<UInt64> {
-            var sim = MeshSimulation(keys: keys, seed: seed &* 7919, now: start)
-            for _ in 0..<60 {
-                let roll = sim.random.next() % 10
-                if roll < 6 {
-                    let a = Int(sim.random.next() % 4)
-                    let b = (a + 1 + Int(sim.random.next() % 3)) % 4
-                    sim.dial(a, b)
-                } else if roll < 8, !sim.openEnds.isEmpty {
-                    sim.cut(sim.openEnds[Int(sim.random.next() % UInt64(sim.openEnds.count))])
-                }
-                for _ in 0..<Int(sim.random.next() % 6) { sim.step() }
-            }
-            sim.drain()
-            #expect(sim.isQuiet)
-            for i in 0..<4 {
-                #expect(sim.nodes[i].handshakes.inProgress == 0, "seed \(seed): node \(i) handshake slots released")
-                for j in 0..<4 where i != j {
-                    let here = sim.nodes[i].connection(to: sim.peers[j].identity)
-                    let there = sim.nodes[j].connection(to: sim.peers[i].identity)
-                    #expect((here == nil) == (there == nil), "seed \(seed): \(i)-\(j) agree on being connected")
-                    if let here, let there {
-                        #expect(sim.remote[.init(node: i, connection: here)] == .init(node: j, connection: there),
-                                "seed \(seed): \(i)-\(j) keep the same connection")
-                    }
-                }
-                #expect(sim.nodes[i].connections.count == sim.nodes[i].connectedPeers.count, "seed \(seed): node \(i) tracks only installed connections")
-            }
-            #expect(sim.openEnds.count == sim.nodes.map(\.connectedPeers.count).reduce(0, +), "seed \(seed): no connection left open unused")
-            connectedPairs += sim.openEnds.count / 2
-        }
-        #expect(connectedPairs > 40, "the churn left connections standing: \(connectedPairs) pairs over 40 runs")
     }
 
     private func response(nonce: [UInt8]) -> Darknode_V1_Envelope {

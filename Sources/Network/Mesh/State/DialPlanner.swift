@@ -36,7 +36,8 @@ struct DialPlanner: Sendable {
         isConnected: (PeerID) -> Bool
     ) -> [(target: DialTarget, host: String, port: Int)] {
         var candidates: [(DialTarget, String, Int)] = bootstrap.map { (.bootstrap(host: $0.host, port: $0.port), $0.host, $0.port) }
-        for (peer, record) in book.records where admitted.contains(peer) && me < peer {
+        // In identity order: the same inputs give the same dials in the same order (a seeded run replays).
+        for (peer, record) in book.records.sorted(by: { $0.key < $1.key }) where admitted.contains(peer) && me < peer {
             candidates.append((.peer(peer), record.host, Int(record.port)))
         }
         var result: [(target: DialTarget, host: String, port: Int)] = []
@@ -57,6 +58,13 @@ struct DialPlanner: Sendable {
     mutating func failed(_ target: DialTarget, now: ContinuousClock.Instant, random: inout some RandomNumberGenerator) {
         guard dialing.remove(target) != nil else { return }
         delay(target, now: now, random: &random)
+    }
+
+    /// A connection dialled for `target` authenticated `peer`: a bootstrap address is that identity from now on,
+    /// whether or not the connection is kept (a dropped duplicate proves it as well), so it is not redialled while
+    /// the identity is connected through a connection the other side dialled.
+    mutating func authenticated(_ target: DialTarget, peer: PeerID) {
+        if case .bootstrap = target { learned[target] = peer }
     }
 
     /// A connection dialled for `target` was installed with `peer`.

@@ -41,11 +41,16 @@ extension MeshState {
         if let source = record.source { handshakes.release(source) }
         record.peer = peer
         connections[id] = record
+        if let target = record.target { planner.authenticated(target, peer: peer.identity) }
         if let reason = refusal(of: peer.identity) {
             refuse(id, peer: peer.identity, reason: reason, now: now, into: &actions)
             return
         }
         guard peer.identity < identity else {
+            guard verdictWaits(of: peer.identity) < limits.verdictWaitsPerPeerMax else {
+                refuse(id, peer: peer.identity, reason: "too many connections awaiting the verdict", now: now, into: &actions)
+                return
+            }
             connections[id]!.phase = .awaitingVerdict(deadline: now + .milliseconds(limits.verdictTimeoutMilliseconds))
             actions.append(.awaitVerdict(id))
             return
@@ -57,6 +62,10 @@ extension MeshState {
             actions.append(.sendVerdict(id, keep: true))
             install(id, peer: peer, now: now, into: &actions)
         }
+    }
+
+    private func verdictWaits(of peer: PeerID) -> Int {
+        connections.values.count { if case .awaitingVerdict = $0.phase { $0.peer?.identity == peer } else { false } }
     }
 
     /// The decider's verdict: install (admission re-checked: it may have changed since the handshake) or drop.
@@ -116,7 +125,7 @@ extension MeshState {
         if let target = connections[id]!.target { planner.connected(target, peer: peer.identity, now: now) }
         actions.append(.install(id, peer))
         report(.connected(peer), into: &actions)
-        let known = addressBook.records.values.prefix(limits.addressListRecordsMax - 1)
+        let known = addressBook.records.sorted { $0.key < $1.key }.map(\.value).prefix(limits.addressListRecordsMax - 1)
         actions.append(.sendAddresses(id, known: Array(known)))
     }
 
@@ -132,15 +141,20 @@ extension MeshState {
             if let target = record.target { planner.failed(target, now: now, random: &random) }
         case .installed:
             guard let peer = record.peer?.identity, current[peer] == id else { return }
-            current[peer] = nil
-            let moved = gossip.dropPending(
-                from: peer, nowNanoseconds: nanoseconds(now),
-                timeoutNanoseconds: UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000)
-            for pull in moved {
-                if let other = current[pull.peer] { enqueue(envelope(.gossipPull, hash: pull.hash), on: other, into: &actions) }
-            }
+            release(peer, now: now, into: &actions)
             planner.disconnected(peer, now: now, random: &random)
             report(.disconnected(peer, reason: reason), into: &actions)
+        }
+    }
+
+    /// `peer` has no connection any more: pulls waiting on it move to other pushers.
+    private mutating func release(_ peer: PeerID, now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
+        current[peer] = nil
+        let moved = gossip.dropPending(
+            from: peer, nowNanoseconds: nanoseconds(now),
+            timeoutNanoseconds: UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000)
+        for pull in moved {
+            if let other = current[pull.peer] { enqueue(envelope(.gossipPull, hash: pull.hash), on: other, into: &actions) }
         }
     }
 
@@ -152,13 +166,20 @@ extension MeshState {
         actions.append(.close(id))
     }
 
-    /// A new admission set: connected peers no longer in it are evicted, and their address records dropped.
-    mutating func admissionChanged(_ set: Set<PeerID>, into actions: inout [MeshAction]) {
+    /// A new admission set: connected peers no longer in it are evicted, and their address records dropped. An
+    /// evicted connection is forgotten in this step (like a superseded one): what it delivers before the socket
+    /// closes is not read, nothing more is sent on it, and its close reports nothing.
+    /// The planner learns of the disconnection before it forgets the peer, so the targets it was dialled through
+    /// (a bootstrap address) wait out a back-off and are not left marked connected.
+    mutating func admissionChanged(_ set: Set<PeerID>, now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
         admitted = set
         addressBook.removeAll(except: set)
-        planner.retain(admitted: set)
+        defer { planner.retain(admitted: set) }
         guard !admitsAnyAuthenticatedPeer else { return }
         for (peer, id) in current.sorted(by: { $0.value < $1.value }) where !set.contains(peer) {
+            connections[id] = nil
+            release(peer, now: now, into: &actions)
+            planner.disconnected(peer, now: now, random: &random)
             report(.evicted(peer, reason: "no longer in the admission set"), into: &actions)
             actions.append(.close(id))
         }

@@ -71,7 +71,7 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
         case .eventTaken(let bytes):
             if events.taken(bytes: bytes, limits: limits) { actions.append(.setReadsPaused(false)) }
             stats.eventsAwaitingConsumer = events.waiting
-        case .admissionChanged(let set): admissionChanged(set, into: &actions)
+        case .admissionChanged(let set): admissionChanged(set, now: now, into: &actions)
         case .stop:
             stopped = true
             actions = connections.keys.sorted().map { .close($0) }
