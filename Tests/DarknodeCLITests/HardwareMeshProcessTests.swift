@@ -99,18 +99,6 @@ struct HardwareMeshProcessTests {
         var platform: String { sample == .sgx ? "sgx-gramine" : "configfs-tsm" }
     }
 
-    /// Waits for a condition, polling with Task.sleep; a miss is recorded with what was awaited.
-    func waitFor(_ what: String, seconds: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        if condition() { return true }
-        Issue.record("gave up after \(Int(seconds)) s waiting for: \(what)")
-        return false
-    }
-
     @Test func fourProcessesAdmitEachOtherThroughTheHardwareAppraiserAndRefuseDebugAndWrongMeasurement() async throws {
         let work = try AttestCLITests.Workspace()
         let root = work.path

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The shard as real processes: `darknode localnet` creates a committee and runs it; then the same nodes run as
 /// separate `darknode run --genesis` processes over EKEP with simulated attestation, one is killed with SIGKILL
@@ -43,18 +44,6 @@ struct LocalnetProcessTests {
         deinit { kill() }
     }
 
-    /// Polls without blocking a thread of the shared cooperative pool (other suites' async work runs there).
-    func waitFor(_ what: String, seconds: Double = 120, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        if condition() { return true }
-        Issue.record("gave up waiting for: \(what)")
-        return false
-    }
-
     @Test func localnetDecidesThenAKilledNodeRestartsAndCatchesUp() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("localnet-test-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -80,18 +69,18 @@ struct LocalnetProcessTests {
             try NodeProcess(dataDir: dir + "/node-\(i)", port: basePort + i, genesis: genesis, log: URL(fileURLWithPath: dir + "/run-\(i).jsonl"))
         }
         defer { for n in nodes { n.kill() } }
-        #expect(await waitFor("every node past height 10") { nodes.allSatisfy { $0.decidedHeight >= 10 } })
+        #expect(await waitFor("every node past height 10", seconds: 120) { nodes.allSatisfy { $0.decidedHeight >= 10 } })
         let started = nodes.compactMap { ($0.events.first { $0["event"] as? String == "consensus-started" }?["height"] as? NSNumber)?.intValue }
         #expect(started.count == 4 && started.allSatisfy { $0 > 5 }, "nodes resumed after the localnet's height, not from genesis: \(started)")
 
         // 3. SIGKILL node 2; the other three keep deciding (3 of 4 is a quorum).
         nodes[2].kill()
         let killedAt = nodes[2].decidedHeight
-        #expect(await waitFor("three nodes 15 heights further") { [0, 1, 3].allSatisfy { nodes[$0].decidedHeight >= killedAt + 15 } })
+        #expect(await waitFor("three nodes 15 heights further", seconds: 120) { [0, 1, 3].allSatisfy { nodes[$0].decidedHeight >= killedAt + 15 } })
 
         // 4. Restart it from its store: it resumes where its store stood and catches up by sync.
         nodes[2] = try NodeProcess(dataDir: dir + "/node-2", port: basePort + 2, genesis: genesis, log: URL(fileURLWithPath: dir + "/run-2b.jsonl"))
-        #expect(await waitFor("restarted node caught up") { nodes[2].decidedHeight >= nodes[0].decidedHeight - 1 && nodes[2].decidedHeight > killedAt + 15 })
+        #expect(await waitFor("restarted node caught up", seconds: 120) { nodes[2].decidedHeight >= nodes[0].decidedHeight - 1 && nodes[2].decidedHeight > killedAt + 15 })
         let restart = nodes[2].events.first { $0["event"] as? String == "consensus-started" }
         #expect(((restart?["height"] as? NSNumber)?.uint64Value ?? 0) >= killedAt, "restarted from its sealed state")
         #expect(nodes.allSatisfy { n in !n.events.contains { $0["event"] as? String == "fatal" } })

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `darknode localnet` leaves no orphans: Ctrl-C (SIGINT) stops every member and the command exits 0; a localnet
 /// killed with SIGKILL cannot stop anything itself, and its members notice they were re-parented and stop (before
@@ -46,18 +47,6 @@ struct LocalnetSignalTests {
         return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
     }
 
-    /// Polls without blocking a thread of the shared cooperative pool (other suites' async work runs there).
-    func waitFor(_ what: String, seconds: Double = 180, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        if condition() { return true }
-        Issue.record("gave up after \(Int(seconds)) s waiting for: \(what)")
-        return false
-    }
-
     @Test func ctrlCStopsEveryMemberAndSigkillLeavesNoOrphans() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("localnet-signal-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -65,7 +54,7 @@ struct LocalnetSignalTests {
 
         // 1. Ctrl-C: the localnet stops its members and exits 0.
         let first = try Localnet(dir: dir, basePort: basePort)
-        try #require(await waitFor("four members running consensus") { first.members.count == 4 && first.startedMembers == 4 }, "\(first.output)")
+        try #require(await waitFor("four members running consensus", seconds: 180) { first.members.count == 4 && first.startedMembers == 4 }, "\(first.output)")
         let members = first.members
         kill(first.process.processIdentifier, SIGINT)
         #expect(await waitFor("the localnet to exit after Ctrl-C", seconds: 60) { !first.process.isRunning })
@@ -75,7 +64,7 @@ struct LocalnetSignalTests {
 
         // 2. SIGKILL: the same shard again; the localnet dies without a word and its members stop by themselves.
         let second = try Localnet(dir: dir, basePort: basePort)
-        try #require(await waitFor("four members running again") { second.members.count == 4 && second.startedMembers == 4 }, "\(second.output)")
+        try #require(await waitFor("four members running again", seconds: 180) { second.members.count == 4 && second.startedMembers == 4 }, "\(second.output)")
         let orphans = second.members
         #expect(Set(orphans).isDisjoint(with: members))
         kill(second.process.processIdentifier, SIGKILL)

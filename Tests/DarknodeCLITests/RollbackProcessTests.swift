@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 17 item 3: the host restores an older copy of a member's data directory after the member signed votes at
 /// higher heights. Before, the member started from the old store at its old height and signed there again (it
@@ -10,17 +11,6 @@ import Testing
 @Suite("darknode run refuses a rolled-back data directory (subprocesses)", .serialized)
 struct RollbackProcessTests {
     typealias Child = HardwareMeshProcessTests.Child
-
-    func waitFor(_ what: String, seconds: Double, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        if condition() { return true }
-        Issue.record("gave up after \(Int(seconds)) s waiting for: \(what)")
-        return false
-    }
 
     static func decidedHeight(_ child: Child) -> Int {
         child.events("decided").compactMap { $0["height"] as? Int }.max() ?? 0

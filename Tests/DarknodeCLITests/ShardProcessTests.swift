@@ -82,18 +82,6 @@ struct ShardProcessTests {
         let steps: [Step]
     }
 
-    /// Waits for a condition, up to a deadline; a miss is recorded with what was awaited and returns false.
-    func waitFor(_ what: String, seconds: Double = 300, _ condition: () async -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        if await condition() { return true }
-        Issue.record("gave up after \(Int(seconds)) s waiting for: \(what)")
-        return false
-    }
-
     func oracle(_ script: String, _ input: Data) throws -> Data { try PythonOracle.run(script: script, input: input) }
 
     @Test func hundredMintsWithAMemberKilledAndRestartedThenASweepCoreAccepts() async throws {
@@ -116,7 +104,7 @@ struct ShardProcessTests {
         defer { for m in members { m.kill() } }
         let rpc = (0..<4).map { RPC(url: URL(string: "http://127.0.0.1:\(basePort + 100 + $0)/")!) }
         var shardKeyHex = ""
-        try #require(await waitFor("every member serving JSON-RPC with the shard key") {
+        try #require(await waitFor("every member serving JSON-RPC with the shard key", seconds: 300) {
             for client in rpc {
                 guard let key = try? await client.call("darknode_status")["shardKey"] as? String else { return false }
                 shardKeyHex = key
@@ -156,7 +144,7 @@ struct ShardProcessTests {
         var miner = RegtestMiner()
         let block = miner.mine([deposit])
         _ = try await rpc[0].call("darknode_submitHeaders", ["headers": [block.header, miner.mine().header].map { Hex.encode($0.serialized) }])
-        try #require(await waitFor("headers on every member") {
+        try #require(await waitFor("headers on every member", seconds: 300) {
             for client in rpc where (try? await client.call("darknode_status")["bitcoinTipHeight"] as? Int) != 2 { return false }
             return true
         })
@@ -172,7 +160,7 @@ struct ShardProcessTests {
 
         // 4. Half the mints to every member; once some are signed, member 2 is SIGKILLed mid-run.
         for i in 0..<50 { try await submit(i, to: rpc[i % 4]) }
-        #expect(await waitFor("10 mints signed before the kill") {
+        #expect(await waitFor("10 mints signed before the kill", seconds: 300) {
             var signed = 0
             for n in nHashes.prefix(50) where await rpc[0].authorisation(n) != nil { signed += 1 }
             return signed >= 10
@@ -187,7 +175,7 @@ struct ShardProcessTests {
 
         // 5. Member 2 restarts from its sealed store and catches up by sync; it serves the same 100 authorisations.
         members[2] = try Member(dataDir: dir + "/node-2", log: URL(fileURLWithPath: dir + "/member-2-restarted.jsonl"))
-        #expect(await waitFor("restarted member 2 serving all 100 authorisations") {
+        #expect(await waitFor("restarted member 2 serving all 100 authorisations", seconds: 300) {
             for n in nHashes where await rpc[2].authorisation(n) == nil { return false }
             return true
         })
@@ -226,7 +214,7 @@ struct ShardProcessTests {
         let coins = (0..<24).map { OutPoint(txid: deposit.txid, index: UInt32($0)) }
         _ = try await rpc[3].call("darknode_submitShardTx", ["tx": Hex.encode(ShardTransaction.sweep(SweepRequest(coins: coins, feeRate: 2)).encoded)])
         var signedSweep: Transaction?
-        #expect(await waitFor("sweep signed") {
+        #expect(await waitFor("sweep signed", seconds: 300) {
             let r = try? await rpc[2].call("darknode_querySweep", ["coin": "\(Hex.encode(coins[0].txid)):0"])
             signedSweep = (r?["transaction"] as? String).flatMap { Hex.decode($0) }.flatMap { try? Transaction(parsing: $0) }
             return signedSweep != nil
