@@ -25,7 +25,7 @@ public struct NetworkLimits: Sendable {
     /// many, so it cannot fill the table and cut us off from everyone else's gossip.
     public var pendingPullsPerPeer: Int = 256
     /// A pull unanswered for this long is retried from another peer that pushed the same hash, or forgotten.
-    public var pendingPullTimeoutMilliseconds: Int64 = 5_000
+    public var pendingPullTimeout: Duration = .seconds(5)
     /// Events (messages, connection changes) waiting for the consumer of `Mesh.events`. At this many, or at
     /// `eventBufferBytes` of payload, every connection stops reading (TCP pushes back on the senders) until the
     /// consumer has caught up to half of both.
@@ -35,35 +35,35 @@ public struct NetworkLimits: Sendable {
     public var handshakesInProgressMax: Int = 128
     public var handshakesPerAddressMax: Int = 16
     /// Time the non-deciding side waits for the decider's verdict byte after authentication.
-    public var verdictTimeoutMilliseconds: Int64 = 10_000
+    public var verdictTimeout: Duration = .seconds(10)
     /// Connections of one peer that may wait for its verdict at once: authentication frees the handshake slot,
     /// so without this a deciding peer that never answers could keep any number open until their timeouts.
     /// (Honest pairs in the mesh simulation had at most 4, both ends dialling each other again and again.)
     public var verdictWaitsPerPeerMax: Int = 8
     /// A peer's attestation challenges are answered at most once per this interval, or per half of
-    /// `reattestationIntervalMilliseconds` if that is shorter (evidence is expensive).
-    public var attestationAnswerIntervalMilliseconds: Int64 = 10_000
+    /// `reattestationInterval` if that is shorter (evidence is expensive).
+    public var attestationAnswerInterval: Duration = .seconds(10)
     /// Address records kept, and records read from one address message (one message per connection is read).
     public var addressRecordsMax: Int = 1_024
     public var addressListRecordsMax: Int = 256
     /// Time allowed for the authentication handshake of a new connection.
-    public var handshakeTimeoutMilliseconds: Int64 = 10_000
+    public var handshakeTimeout: Duration = .seconds(10)
     /// Reconnect back-off: first delay, cap, and the random jitter fraction.
-    public var reconnectInitialMilliseconds: Int64 = 100
-    public var reconnectMaximumMilliseconds: Int64 = 10_000
+    public var reconnectInitial: Duration = .milliseconds(100)
+    public var reconnectMaximum: Duration = .seconds(10)
     public var reconnectJitter: Double = 0.5
     /// How often each peer must answer a fresh-nonce attestation challenge, and how long it may take.
-    public var reattestationIntervalMilliseconds: Int64 = 60_000
-    public var reattestationTimeoutMilliseconds: Int64 = 10_000
+    public var reattestationInterval: Duration = .seconds(60)
+    public var reattestationTimeout: Duration = .seconds(10)
     /// A peer silent for this long is pinged; one that then stays silent for the timeout is disconnected
     /// (so a partition is noticed and the reconnect loop can redial once it heals).
-    public var livenessIntervalMilliseconds: Int64 = 5_000
-    public var livenessTimeoutMilliseconds: Int64 = 10_000
+    public var livenessInterval: Duration = .seconds(5)
+    public var livenessTimeout: Duration = .seconds(10)
     /// Period of the mesh's timer (redials, liveness, re-attestation, verdict waits and late pulls are checked
     /// on each tick): the granularity of every time limit above.
-    public var timerResolutionMilliseconds: Int64 = 20
+    public var timerResolution: Duration = .milliseconds(20)
     /// Signed address records older than this are ignored.
-    public var addressRecordMaximumAgeMilliseconds: UInt64 = 24 * 3_600_000
+    public var addressRecordMaximumAge: Duration = .seconds(24 * 3_600)
 
     public init() {}
 }

@@ -34,9 +34,9 @@ struct NetSoakCommand: AsyncParsableCommand {
             identity: key, authenticator: UnattestedTestAuthenticator(identity: key, enabledForTesting: true), admitted: admitted)
         config.host = host
         config.port = port
-        config.limits.livenessIntervalMilliseconds = livenessMilliseconds
-        config.limits.livenessTimeoutMilliseconds = livenessMilliseconds * 2
-        config.limits.reconnectMaximumMilliseconds = 1_000
+        config.limits.livenessInterval = .milliseconds(livenessMilliseconds)
+        config.limits.livenessTimeout = .milliseconds(livenessMilliseconds * 2)
+        config.limits.reconnectMaximum = .seconds(1)
         config.logger.logLevel = .warning
         config.bootstrap = peers.split(separator: ",").compactMap { entry in
             let parts = entry.split(separator: ":")
@@ -65,7 +65,7 @@ struct NetSoakCommand: AsyncParsableCommand {
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             }
-            try await Task.sleep(nanoseconds: UInt64(intervalMilliseconds) * 1_000_000)
+            try await Task.sleep(for: .milliseconds(intervalMilliseconds))
         }
         received.cancel()
         await mesh.stop()

@@ -57,8 +57,8 @@ struct HardwareAppraisalTests {
             platform: platform.kind, policyPath: policyPath, collateralDirectory: try HardwareSample.collateralDirectory(in: root),
             clock: { Self.time }, expectation: expectation))
         var configuration = try MeshConfiguration.attested(identity: key, platform: platform, appraisal: appraisal, admitted: admitted)
-        configuration.limits.reattestationIntervalMilliseconds = 100
-        configuration.limits.reattestationTimeoutMilliseconds = 30_000
+        configuration.limits.reattestationInterval = .milliseconds(100)
+        configuration.limits.reattestationTimeout = .seconds(30)
         let mesh = Mesh(configuration: configuration, group: group)
         let log = EventLog(mesh)
         try await mesh.start()

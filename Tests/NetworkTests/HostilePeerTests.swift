@@ -43,7 +43,7 @@ import WireCodec
         limits.outboundQueueBytesPerPeer = 256 << 10
         // A victim whose reads are paused answers no liveness probe; on a loaded machine the flood can outlast the
         // default 10 s timeout and the sender would (rightly) drop it as unresponsive, which is not what this tests.
-        limits.livenessTimeoutMilliseconds = 600_000
+        limits.livenessTimeout = .seconds(600)
         let keys = [PrivateKey.generate(), PrivateKey.generate()]
         let admitted = Set(keys.map { PeerID($0.publicKey) })
         var victimConfig = MeshConfiguration(
@@ -118,7 +118,7 @@ import WireCodec
     @Test func aPullNeverAnsweredIsRetriedFromAnotherPusher() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var limits = NetworkLimits()
-        limits.pendingPullTimeoutMilliseconds = 300
+        limits.pendingPullTimeout = .milliseconds(300)
         let nodes = try await startMeshes(count: 3, limits: limits, group: group)
         let (victim, hostile, honest) = (nodes[0], nodes[1], nodes[2])
         try await hostile.mesh.connect(host: "127.0.0.1", port: victim.mesh.listenPort)
@@ -250,7 +250,7 @@ import WireCodec
         while !(PeerID(hostileKey.publicKey) > PeerID(victimKey.publicKey)) { hostileKey = .generate() }
         let hostile = hostileKey
         var limits = NetworkLimits()
-        limits.verdictTimeoutMilliseconds = 300
+        limits.verdictTimeout = .milliseconds(300)
         let victim = try await startMeshes(
             count: 1, keys: [victimKey], limits: limits, admittedExtra: [PeerID(hostile.publicKey)], group: group)[0]
         let authenticated = NIOLockedValueBox<EventLoopFuture<AuthenticatedPeer>?>(nil)

@@ -261,8 +261,8 @@ import WireCodec
 
     @Test func failedReattestationEvictsThePeer() async throws {
         var limits = NetworkLimits()
-        limits.reattestationIntervalMilliseconds = 50
-        limits.reattestationTimeoutMilliseconds = 2_000
+        limits.reattestationInterval = .milliseconds(50)
+        limits.reattestationTimeout = .seconds(2)
         let nodes = try await startMeshes(count: 2, limits: limits, group: group) { config, i in
             config.attestationResponder = { nonce in ("simulated", nonce + [UInt8(i)]) }
             // Node 0 accepts only evidence that echoes the nonce followed by 0: node 1's "lapses".
@@ -290,11 +290,11 @@ import WireCodec
         var tampered = new.signed
         tampered.payload[tampered.payload.startIndex + 40] ^= 1
         #expect(throws: PeerAddressError.self) {
-            try PeerAddressRecord(verifying: tampered, nowMilliseconds: 2_000, maximumAge: 10_000)
+            try PeerAddressRecord(verifying: tampered, nowMilliseconds: 2_000, maximumAge: .seconds(10))
         }
         // A record older than the maximum age is refused.
         #expect(throws: PeerAddressError.stale) {
-            try PeerAddressRecord(verifying: old.signed, nowMilliseconds: 100_000, maximumAge: 10_000)
+            try PeerAddressRecord(verifying: old.signed, nowMilliseconds: 100_000, maximumAge: .seconds(10))
         }
     }
 
@@ -307,26 +307,27 @@ import WireCodec
         address.timestampMs = 5
         let forged = try Darknode_V1_SignedPayload.signing(address, domain: PeerAddressRecord.domain, with: mallory)
         #expect(throws: PeerAddressError.signerMismatch) {
-            try PeerAddressRecord(verifying: forged, nowMilliseconds: 5, maximumAge: 1_000)
+            try PeerAddressRecord(verifying: forged, nowMilliseconds: 5, maximumAge: .seconds(1))
         }
     }
 
     @Test func backoffGrowsWithJitterAndCaps() {
         var rng = SystemRandomNumberGenerator()
-        var backoff = Backoff(initialMilliseconds: 100, maximumMilliseconds: 1_000, jitter: 0.5)
-        let delays = (0..<8).map { _ in backoff.nextDelayMilliseconds(using: &rng) }
-        #expect(delays[0] >= 50 && delays[0] <= 100)
-        #expect(delays[3] >= 400 && delays[3] <= 800)
-        #expect(delays.allSatisfy { $0 <= 1_000 })
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1), jitter: 0.5)
+        let delays = (0..<8).map { _ in backoff.nextDelay(using: &rng) }
+        #expect(delays[0] >= .milliseconds(50) && delays[0] <= .milliseconds(100))
+        #expect(delays[3] >= .milliseconds(400) && delays[3] <= .milliseconds(800))
+        #expect(delays.allSatisfy { $0 <= .seconds(1) })
     }
 
     @Test func tokenBucketRefillsAtItsRate() {
-        var bucket = TokenBucket(capacity: 10, ratePerSecond: 100, nowNanoseconds: 0)
+        let start = ContinuousClock.now
+        var bucket = TokenBucket(capacity: 10, ratePerSecond: 100, now: start)
         var taken = 0
-        for _ in 0..<11 where bucket.take(nowNanoseconds: 0) { taken += 1 }
+        for _ in 0..<11 where bucket.take(now: start) { taken += 1 }
         #expect(taken == 10)
-        let refilled = bucket.take(nowNanoseconds: 10_000_000)  // 10 ms → 1 token
-        let empty = !bucket.take(nowNanoseconds: 10_000_000)
+        let refilled = bucket.take(now: start + .milliseconds(10))  // 10 ms → 1 token
+        let empty = !bucket.take(now: start + .milliseconds(10))
         #expect(refilled && empty)
     }
 }

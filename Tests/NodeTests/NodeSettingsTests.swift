@@ -21,15 +21,19 @@ import Testing
         settings.admitted = [Self.peer]
         settings.admitFile = "/etc/darknode/admitted.txt"
         settings.allowedMeasurements = [[0xAB, 0xCD]]
-        settings.reattestationIntervalMilliseconds = 30_000
+        settings.reattestationInterval = .seconds(30)
         settings.genesisPath = "/etc/darknode/genesis.json"
-        settings.idleBlockIntervalMilliseconds = 0
+        settings.idleBlockInterval = .zero
         settings.rpcListen = .init(host: "127.0.0.1", port: 0)
-        settings.statusIntervalMilliseconds = 1_000
+        settings.statusInterval = .milliseconds(1_500)
         let text = EnclaveConfiguration(platform: .simulated).defaultFileText + "\n" + settings.fileText
         #expect(try NodeSettings.parse(text) == settings)
         #expect(try EnclaveConfiguration.parse(text).platform == .simulated)
         #expect(text.contains("listen = \"[::1]:18515\""))
+        // The file's keys keep their unit: whole milliseconds.
+        #expect(text.contains("reattestation-interval-ms = 30000"))
+        #expect(text.contains("idle-block-interval-ms = 0"))
+        #expect(text.contains("status-interval-ms = 1500"))
     }
 
     @Test func mistakesAreTypedErrorsNamingTheKey() {

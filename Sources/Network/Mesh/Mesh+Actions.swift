@@ -85,7 +85,7 @@ extension Mesh {
 
     private func verifyAddresses(_ signed: [Darknode_V1_SignedPayload], on id: ConnectionID) {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let maximumAge = configuration.limits.addressRecordMaximumAgeMilliseconds
+        let maximumAge = configuration.limits.addressRecordMaximumAge
         let records = signed.compactMap { try? PeerAddressRecord(verifying: $0, nowMilliseconds: now, maximumAge: maximumAge) }
         run(.addressesVerified(id, records))
     }

@@ -89,7 +89,7 @@ extension Mesh {
                     .writeBufferWaterMark,
                     value: .init(low: limits.outboundQueueBytesPerPeer / 2, high: limits.outboundQueueBytesPerPeer)
                 )
-                .connectTimeout(.milliseconds(limits.handshakeTimeoutMilliseconds))
+                .connectTimeout(TimeAmount(limits.handshakeTimeout))
                 .channelInitializer { [self] channel in
                     // The waiter goes in first, so the admission event cannot fire before it is there.
                     do {

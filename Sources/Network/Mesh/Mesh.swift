@@ -53,8 +53,7 @@ public final class Mesh: Sendable {
             identity: identity, limits: configuration.limits, admitted: configuration.admitted,
             admitsAnyAuthenticatedPeer: configuration.admitsAnyAuthenticatedPeer, bootstrap: configuration.bootstrap,
             reattestsPeers: configuration.attestationChecker != nil,
-            answersChallenges: configuration.attestationResponder != nil, now: clock.now,
-            random: SystemRandomNumberGenerator())
+            answersChallenges: configuration.attestationResponder != nil, random: SystemRandomNumberGenerator())
         core = NIOLockedValueBox(Core(state: state))
     }
 
@@ -110,7 +109,7 @@ public final class Mesh: Sendable {
             }
             .bind(host: configuration.host, port: configuration.port).get()
         let port = server.localAddress?.port ?? configuration.port
-        let resolution = TimeAmount.milliseconds(limits.timerResolutionMilliseconds)
+        let resolution = TimeAmount(limits.timerResolution)
         let timer = group.next().scheduleRepeatedTask(initialDelay: resolution, delay: resolution) { [self] _ in tick() }
         core.withLockedValue {
             $0.running = true

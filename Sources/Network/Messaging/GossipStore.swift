@@ -26,7 +26,7 @@ struct GossipStore: Sendable {
 
     struct Pull: Sendable {
         var peer: PeerID
-        var deadlineNanoseconds: UInt64
+        var deadline: ContinuousClock.Instant
         var alternates: [PeerID]
     }
 
@@ -52,7 +52,7 @@ struct GossipStore: Sendable {
 
     /// Records that `peer` offered `hash`: the first offer is pulled (within the peer's quota), later ones are
     /// kept as fallbacks in case the first never delivers.
-    mutating func offered(_ hash: [UInt8], by peer: PeerID, nowNanoseconds: UInt64, timeoutNanoseconds: UInt64)
+    mutating func offered(_ hash: [UInt8], by peer: PeerID, now: ContinuousClock.Instant, timeout: Duration)
         -> PushOutcome
     {
         if items[hash] != nil { return .known }
@@ -64,27 +64,27 @@ struct GossipStore: Sendable {
             return .known
         }
         guard pending.count < pendingCapacity, pendingByPeer[peer, default: 0] < pendingPerPeer else { return .overQuota }
-        pending[hash] = Pull(peer: peer, deadlineNanoseconds: nowNanoseconds &+ timeoutNanoseconds, alternates: [])
+        pending[hash] = Pull(peer: peer, deadline: now + timeout, alternates: [])
         pendingByPeer[peer, default: 0] += 1
         return .pull
     }
 
     /// Pulls whose deadline passed move to their next pusher (returned, to be pulled from) or are forgotten.
-    mutating func expire(nowNanoseconds: UInt64, timeoutNanoseconds: UInt64) -> [(hash: [UInt8], peer: PeerID)] {
-        let late = pending.filter { $0.value.deadlineNanoseconds <= nowNanoseconds }.map(\.key)
-        return late.compactMap { reassign($0, nowNanoseconds: nowNanoseconds, timeoutNanoseconds: timeoutNanoseconds) }
+    mutating func expire(now: ContinuousClock.Instant, timeout: Duration) -> [(hash: [UInt8], peer: PeerID)] {
+        let late = pending.filter { $0.value.deadline <= now }.map(\.key)
+        return late.compactMap { reassign($0, now: now, timeout: timeout) }
     }
 
     /// Moves pulls addressed to a peer that went away to their next pusher (returned) or forgets them.
-    mutating func dropPending(from peer: PeerID, nowNanoseconds: UInt64, timeoutNanoseconds: UInt64)
+    mutating func dropPending(from peer: PeerID, now: ContinuousClock.Instant, timeout: Duration)
         -> [(hash: [UInt8], peer: PeerID)]
     {
         let theirs = pending.filter { $0.value.peer == peer }.map(\.key)
         for hash in pending.keys { pending[hash]!.alternates.removeAll { $0 == peer } }
-        return theirs.compactMap { reassign($0, nowNanoseconds: nowNanoseconds, timeoutNanoseconds: timeoutNanoseconds) }
+        return theirs.compactMap { reassign($0, now: now, timeout: timeout) }
     }
 
-    private mutating func reassign(_ hash: [UInt8], nowNanoseconds: UInt64, timeoutNanoseconds: UInt64)
+    private mutating func reassign(_ hash: [UInt8], now: ContinuousClock.Instant, timeout: Duration)
         -> (hash: [UInt8], peer: PeerID)?
     {
         guard var pull = pending.removeValue(forKey: hash) else { return nil }
@@ -93,7 +93,7 @@ struct GossipStore: Sendable {
             let next = pull.alternates.removeFirst()
             guard pendingByPeer[next, default: 0] < pendingPerPeer else { continue }
             pull.peer = next
-            pull.deadlineNanoseconds = nowNanoseconds &+ timeoutNanoseconds
+            pull.deadline = now + timeout
             pending[hash] = pull
             pendingByPeer[next, default: 0] += 1
             return (hash, next)

@@ -36,11 +36,13 @@ public struct PeerAddressRecord: Sendable, Hashable {
         address.port = UInt32(port)
         address.timestampMs = timestampMilliseconds
         let signed = try Darknode_V1_SignedPayload.signing(address, domain: domain, with: identity)
-        return try PeerAddressRecord(verifying: signed, nowMilliseconds: timestampMilliseconds, maximumAge: .max)
+        return try PeerAddressRecord(verifying: signed, nowMilliseconds: timestampMilliseconds, maximumAge: nil)
     }
 
-    /// Verifies a received record: signature, signer = named identity, sane address, freshness.
-    public init(verifying signed: Darknode_V1_SignedPayload, nowMilliseconds: UInt64, maximumAge: UInt64) throws(PeerAddressError) {
+    /// Verifies a received record: signature, signer = named identity, sane address, freshness. Times on the wire
+    /// (and `nowMilliseconds`) are wall-clock milliseconds since the Unix epoch, the signed format; records older
+    /// than `maximumAge` are stale (nil: any age).
+    public init(verifying signed: Darknode_V1_SignedPayload, nowMilliseconds: UInt64, maximumAge: Duration?) throws(PeerAddressError) {
         let signer: PublicKey
         let address: Darknode_V1_PeerAddress
         do {
@@ -54,7 +56,9 @@ public struct PeerAddressRecord: Sendable, Hashable {
         }
         let futureSlack: UInt64 = 60_000
         guard address.timestampMs <= nowMilliseconds &+ futureSlack else { throw .stale }
-        if maximumAge != .max, nowMilliseconds > address.timestampMs, nowMilliseconds - address.timestampMs > maximumAge {
+        if let maximumAge, nowMilliseconds > address.timestampMs,
+            Duration.milliseconds(Int64(clamping: nowMilliseconds - address.timestampMs)) > maximumAge
+        {
             throw .stale
         }
         self.peer = PeerID(signer)

@@ -34,20 +34,20 @@ public struct NodeSettings: Sendable, Equatable {
     public var admitted: [PeerID] = []
     public var admitFile: String?
     public var allowedMeasurements: [[UInt8]] = []
-    public var reattestationIntervalMilliseconds: Int?
+    public var reattestationInterval: Duration?
     // [shard]
     public var genesisPath: String?
-    public var idleBlockIntervalMilliseconds: Int?
+    public var idleBlockInterval: Duration?
     // [rpc]
     public var rpcListen: Address?
     // [log]
-    public var statusIntervalMilliseconds: Int?
+    public var statusInterval: Duration?
 
     public init() {}
 
     /// The sections a node's file may hold; any other is refused (a misspelt section would be ignored silently).
     public static let sections: Set<String> = [EnclaveConfiguration.sectionName, "mesh", "shard", "rpc", "log"]
-    /// Bounds for intervals: at least 100 ms (no busy loop), at most a day.
+    /// Bounds for intervals, in the file's milliseconds: at least 100 ms (no busy loop), at most a day.
     static let intervalRange = 100...86_400_000
 
     public static func parse(_ text: String) throws(ConfigurationError) -> NodeSettings {
@@ -77,17 +77,17 @@ public struct NodeSettings: Sendable, Equatable {
             }
             return bytes
         }
-        reattestationIntervalMilliseconds = try mesh.integer("reattestation-interval-ms", in: Self.intervalRange)
+        reattestationInterval = try mesh.integer("reattestation-interval-ms", in: Self.intervalRange).map(Duration.milliseconds)
 
         let shard = try file.section("shard", keys: ["genesis", "idle-block-interval-ms"])
         genesisPath = try shard.string("genesis")
-        idleBlockIntervalMilliseconds = try shard.integer("idle-block-interval-ms", in: 0...Self.intervalRange.upperBound)
+        idleBlockInterval = try shard.integer("idle-block-interval-ms", in: 0...Self.intervalRange.upperBound).map(Duration.milliseconds)
 
         let rpc = try file.section("rpc", keys: ["listen"])
         rpcListen = try Self.address(rpc, "listen")
 
         let log = try file.section("log", keys: ["status-interval-ms"])
-        statusIntervalMilliseconds = try log.integer("status-interval-ms", in: Self.intervalRange)
+        statusInterval = try log.integer("status-interval-ms", in: Self.intervalRange).map(Duration.milliseconds)
     }
 
     private static func address(_ section: ConfigurationSection, _ key: String) throws(ConfigurationError) -> Address? {
@@ -103,6 +103,11 @@ public struct NodeSettings: Sendable, Equatable {
             value.map { "\(key) = \($0)" } ?? "# \(key) = \(example)"
         }
         func quoted(_ text: String) -> String { "\"\(text)\"" }
+        // The file's intervals are whole milliseconds (the `-ms` keys).
+        func milliseconds(_ interval: Duration) -> String {
+            let (seconds, attoseconds) = interval.components
+            return String(seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
+        }
         func list(_ items: [String]) -> String? { items.isEmpty ? nil : "[" + items.map(quoted).joined(separator: ", ") + "]" }
         return """
             [mesh]
@@ -115,14 +120,14 @@ public struct NodeSettings: Sendable, Equatable {
             \(line("admit-file", admitFile.map(quoted), example: "\"/etc/darknode/admitted.txt\""))
             # Peer enclave measurements (hex) accepted; default: this build's own measurement.
             \(line("allow-measurements", list(allowedMeasurements.map { Hex.encode($0) }), example: "[\"…\"]"))
-            \(line("reattestation-interval-ms", reattestationIntervalMilliseconds.map(String.init), example: "60000"))
+            \(line("reattestation-interval-ms", reattestationInterval.map(milliseconds), example: "60000"))
 
             [shard]
             # The shard this node is a member of (a genesis file, as `darknode localnet` writes): with it the node runs
             # consensus and MPC; without it, it only joins the mesh.
             \(line("genesis", genesisPath.map(quoted), example: "\"/etc/darknode/genesis.json\""))
             # Pause after an empty block with nothing waiting (CometBFT's timeout_commit).
-            \(line("idle-block-interval-ms", idleBlockIntervalMilliseconds.map(String.init), example: "500"))
+            \(line("idle-block-interval-ms", idleBlockInterval.map(milliseconds), example: "500"))
 
             [rpc]
             # JSON-RPC 2.0 over HTTP (ren_submitTx, ren_queryTx, darknode_*); needs [shard] genesis.
@@ -130,7 +135,7 @@ public struct NodeSettings: Sendable, Equatable {
 
             [log]
             # How often `darknode run` prints a status line.
-            \(line("status-interval-ms", statusIntervalMilliseconds.map(String.init), example: "10000"))
+            \(line("status-interval-ms", statusInterval.map(milliseconds), example: "10000"))
 
             """
     }

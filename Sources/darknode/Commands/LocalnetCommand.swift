@@ -119,9 +119,9 @@ struct LocalnetCommand: AsyncParsableCommand {
         var settings = NodeSettings()
         settings.listen = .init(host: "127.0.0.1", port: basePort + i)
         settings.genesisPath = genesisPath
-        settings.idleBlockIntervalMilliseconds = Int(idleBlockIntervalMilliseconds)
+        settings.idleBlockInterval = .milliseconds(idleBlockIntervalMilliseconds)
         settings.rpcListen = .init(host: "127.0.0.1", port: rpcBasePort + i)
-        settings.statusIntervalMilliseconds = 5_000
+        settings.statusInterval = .seconds(5)
         let text = EnclaveConfiguration(platform: .simulated).defaultFileText + "\n" + settings.fileText
         try DataDirectory(path: root + "/node-\(i)").replaceConfiguration(text: text)
     }

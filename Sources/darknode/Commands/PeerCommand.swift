@@ -87,7 +87,7 @@ struct PeerPingCommand: AsyncParsableCommand {
         } else {
             configuration.admitsAnyAuthenticatedPeer = true
         }
-        configuration.limits.handshakeTimeoutMilliseconds = timeoutMilliseconds
+        configuration.limits.handshakeTimeout = .milliseconds(timeoutMilliseconds)
         // Listen on an ephemeral loopback port only because the mesh always listens; nobody is told of it.
         configuration.port = 0
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -111,9 +111,9 @@ struct RunCommand: AsyncParsableCommand {
         let peers = peers.isEmpty ? settings.peers.map { HostPort(host: $0.host, port: $0.port) } : peers
         let genesis = genesis ?? settings.genesisPath
         let rpc = rpc ?? settings.rpcListen.map { HostPort(host: $0.host, port: $0.port) }
-        let statusIntervalMilliseconds = statusIntervalMilliseconds ?? settings.statusIntervalMilliseconds.map(Int64.init) ?? 10_000
-        let reattestationIntervalMilliseconds = reattestationIntervalMilliseconds ?? settings.reattestationIntervalMilliseconds.map(Int64.init) ?? 60_000
-        let idleBlockIntervalMilliseconds = idleBlockIntervalMilliseconds ?? settings.idleBlockIntervalMilliseconds.map(Int64.init) ?? 500
+        let statusInterval = statusIntervalMilliseconds.map(Duration.milliseconds) ?? settings.statusInterval ?? .seconds(10)
+        let reattestationInterval = reattestationIntervalMilliseconds.map(Duration.milliseconds) ?? settings.reattestationInterval ?? .seconds(60)
+        let idleBlockInterval = idleBlockIntervalMilliseconds.map(Duration.milliseconds) ?? settings.idleBlockInterval ?? .milliseconds(500)
         if rpc != nil, genesis == nil { throw ValidationError("an RPC address needs a genesis (the RPC serves a shard)") }
 
         var admitted = try admissionSet(settings)
@@ -143,7 +143,7 @@ struct RunCommand: AsyncParsableCommand {
             if peers.isEmpty { configuration.bootstrap = others.map { (host: $0.host, port: $0.port) } }
         }
         configuration.logger = logger
-        configuration.limits.reattestationIntervalMilliseconds = reattestationIntervalMilliseconds
+        configuration.limits.reattestationInterval = reattestationInterval
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let mesh = Mesh(configuration: configuration, group: group)
         let port = try await mesh.start()
@@ -158,7 +158,7 @@ struct RunCommand: AsyncParsableCommand {
         let (halted, halts) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(1))
         if let genesisFile {
             var nodeConfiguration = NodeConfiguration()
-            nodeConfiguration.idleBlockInterval = .milliseconds(idleBlockIntervalMilliseconds)
+            nodeConfiguration.idleBlockInterval = idleBlockInterval
             let started = try NodeRuntime(identity: opened.identity.privateKey, genesis: genesisFile.shard, mesh: mesh,
                                           store: NodeStore(store: opened.store), configuration: nodeConfiguration, logger: logger)
             runtime = started
@@ -180,7 +180,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // SIGTERM and SIGINT start a graceful shutdown (swift-service-lifecycle); one that takes longer than 10 s is
         // cancelled. A signal is handled, not fatal, so the node closes its connections and store cleanly.
-        let service = RunningNode(mesh: mesh, runtime: runtime, rpcServer: rpcServer, statusInterval: .milliseconds(statusIntervalMilliseconds))
+        let service = RunningNode(mesh: mesh, runtime: runtime, rpcServer: rpcServer, statusInterval: statusInterval)
         var serviceConfiguration = ServiceGroupConfiguration(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint],
                                                              logger: logger)
         serviceConfiguration.maximumGracefulShutdownDuration = .seconds(10)

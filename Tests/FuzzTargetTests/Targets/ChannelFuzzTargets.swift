@@ -142,7 +142,7 @@ enum ChannelFuzzTargets {
             guard let e = try? EnvelopeFrameDecoder.parse(body) else { return }
             guard e.kind == .peerAddresses, let list = try? Darknode_V1_PeerAddressList(serializedBytes: e.payload) else { return }
             for signed in list.records.prefix(16) {
-                guard let parsed = try? PeerAddressRecord(verifying: signed, nowMilliseconds: now, maximumAge: 3_600_000) else { continue }
+                guard let parsed = try? PeerAddressRecord(verifying: signed, nowMilliseconds: now, maximumAge: .seconds(3_600)) else { continue }
                 // A record that verifies names the key that signed it; only the genuine record is signed here.
                 guard parsed.peer == record.peer, parsed.host == record.host, parsed.port == record.port else {
                     throw FuzzFinding(target: "network-envelope", detail: "a changed peer address record verified")

@@ -100,7 +100,7 @@ struct MeshNetworkSimulation {
         if hostile != nil { sim.setTimer(.hostileDial, node: hostile!, after: .milliseconds(1)) }
     }
 
-    var now: ContinuousClock.Instant { origin + .nanoseconds(Int64(sim.now.nanoseconds)) }
+    var now: ContinuousClock.Instant { origin + (sim.now - .zero) }
     var healTime: VirtualInstant { .zero + options.faultPhase }
     var endTime: VirtualInstant { healTime + options.settleBound + options.stableWindow }
 
@@ -132,8 +132,8 @@ struct MeshNetworkSimulation {
         nodes[i].state = TestMeshState(
             identity: nodes[i].identity, limits: limits, admitted: admittedBy(i),
             bootstrap: bootstrap[i].map { (MeshSimulationKeys.host($0), MeshSimulationKeys.port) },
-            reattestsPeers: false, answersChallenges: false, now: now, random: random.fork())
-        let first = random.duration(in: .zero...(.milliseconds(limits.timerResolutionMilliseconds)))
+            reattestsPeers: false, answersChallenges: false, random: random.fork())
+        let first = random.duration(in: .zero...limits.timerResolution)
         sim.setTimer(.tick(incarnation: nodes[i].incarnation), node: i, after: first)
     }
 
@@ -266,7 +266,7 @@ struct MeshNetworkSimulation {
             // A tick that asks for nothing changed no connection (health timestamps and the planner only).
             if !actions.isEmpty { touched.insert(node) }
             perform(actions, at: node)
-            sim.setTimer(timer, node: node, after: .milliseconds(options.limits.timerResolutionMilliseconds))
+            sim.setTimer(timer, node: node, after: options.limits.timerResolution)
         case .handshakeTimeout(let l, let incarnation):
             let side = links[l].side(of: node)
             guard nodes[node].incarnation == incarnation, links[l].open[side], !links[l].authenticated[side],

@@ -60,22 +60,22 @@ struct MeshSimulationOptions: CustomStringConvertible {
     var trace = ProcessInfo.processInfo.environment["MESH_SIM_TRACE"] != nil
     /// The driver's own timeouts (the NIO connect timeout and the handshake timeout are the driver's, not the state's).
     var connectTimeout: Duration = .seconds(1)
-    var handshakeTimeout: Duration { .milliseconds(limits.handshakeTimeoutMilliseconds) }
+    var handshakeTimeout: Duration { limits.handshakeTimeout }
 
     /// The mesh's limits with its timeouts scaled down (so a run covers many reconnects in a few virtual seconds),
     /// handshake slots small enough for a simulated flood to reach them, an address book smaller than the mesh (so
     /// its cap is reached) and a coarser timer (fewer events).
     static var simulationLimits: NetworkLimits {
         var limits = NetworkLimits()
-        limits.livenessIntervalMilliseconds = 1_000
-        limits.livenessTimeoutMilliseconds = 2_000
-        limits.reconnectInitialMilliseconds = 100
-        limits.reconnectMaximumMilliseconds = 2_000
-        limits.verdictTimeoutMilliseconds = 2_000
-        limits.handshakeTimeoutMilliseconds = 1_000
+        limits.livenessInterval = .seconds(1)
+        limits.livenessTimeout = .seconds(2)
+        limits.reconnectInitial = .milliseconds(100)
+        limits.reconnectMaximum = .seconds(2)
+        limits.verdictTimeout = .seconds(2)
+        limits.handshakeTimeout = .seconds(1)
         limits.handshakesInProgressMax = 24
         limits.handshakesPerAddressMax = 4
-        limits.timerResolutionMilliseconds = 50
+        limits.timerResolution = .milliseconds(50)
         limits.addressRecordsMax = 3
         return limits
     }
@@ -84,21 +84,19 @@ struct MeshSimulationOptions: CustomStringConvertible {
     /// interval and timeout, then up to two failed attempts (each a connect or handshake timeout, a verdict
     /// timeout and the longest back-off) precede one that succeeds.
     var settleBound: Duration {
-        let attempt = connectTimeout + handshakeTimeout + .milliseconds(limits.verdictTimeoutMilliseconds)
-            + .milliseconds(limits.reconnectMaximumMilliseconds)
-        return .milliseconds(limits.livenessIntervalMilliseconds + limits.livenessTimeoutMilliseconds) + attempt * 3
-            + .milliseconds(limits.timerResolutionMilliseconds * 2)
+        let attempt = connectTimeout + handshakeTimeout + limits.verdictTimeout + limits.reconnectMaximum
+        return limits.livenessInterval + limits.livenessTimeout + attempt * 3 + limits.timerResolution * 2
     }
 
     /// The most dials of one target a planner that respects its back-off makes within one second: the smallest
     /// delays (each scaled by 1 − jitter) of consecutive attempts, summed until a second is full.
     var maximumDialsPerSecond: Int {
         var dials = 1
-        var elapsed: Int64 = 0
+        var elapsed: Duration = .zero
         for attempt in 0..<30 {
-            let base = min(limits.reconnectMaximumMilliseconds, limits.reconnectInitialMilliseconds << Int64(attempt))
-            elapsed += max(1, Int64(Double(base) * (1 - limits.reconnectJitter)))
-            guard elapsed < 1_000 else { break }
+            let base = min(limits.reconnectMaximum, limits.reconnectInitial * (1 << attempt))
+            elapsed += .milliseconds(max(1, Int64(Double(base.wholeMilliseconds) * (1 - limits.reconnectJitter))))
+            guard elapsed < .seconds(1) else { break }
             dials += 1
         }
         return dials

@@ -22,11 +22,11 @@ func authenticatedPeer(_ key: PrivateKey) -> AuthenticatedPeer {
 
 func makeState(
     _ key: PrivateKey, admitted: [PrivateKey], limits: NetworkLimits = NetworkLimits(), reattests: Bool = false,
-    now: ContinuousClock.Instant, seed: UInt64 = 1
+    seed: UInt64 = 1
 ) -> TestMeshState {
     TestMeshState(
         identity: PeerID(key.publicKey), limits: limits, admitted: Set(admitted.map { PeerID($0.publicKey) }),
-        reattestsPeers: reattests, answersChallenges: true, now: now, random: SeededRandom(seed: seed))
+        reattestsPeers: reattests, answersChallenges: true, random: SeededRandom(seed: seed))
 }
 
 extension [MeshAction] {

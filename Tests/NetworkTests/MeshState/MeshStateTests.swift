@@ -15,7 +15,7 @@ import WireCodec
     @Test func admissionRevokedBetweenHandshakeAndInstallIsRefused() {
         let keys = seededKeys(2, seed: 11)
         let (small, large) = (keys[0], keys[1])  // `large` decides
-        var state = makeState(small, admitted: keys, now: start)
+        var state = makeState(small, admitted: keys)
         let id = ConnectionID(raw: 1)
         _ = state.handle(.outboundOpened(id, target: nil), now: start)
         let waiting = state.handle(.authenticated(id, authenticatedPeer(large)), now: start)
@@ -32,7 +32,7 @@ import WireCodec
     /// Goal: on the deciding side, admission and the keep decision are one step, and a later change evicts.
     @Test func theDecidersInstallIsEvictedByALaterAdmissionChange() {
         let keys = seededKeys(2, seed: 12)
-        var state = makeState(keys[1], admitted: keys, now: start)
+        var state = makeState(keys[1], admitted: keys)
         let id = ConnectionID(raw: 1)
         _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
         let actions = state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start)
@@ -49,7 +49,7 @@ import WireCodec
     /// an installed connection to a non-admitted identity after every revocation.
     @Test func anEvictedPeerIsForgottenBeforeItsConnectionCloses() {
         let keys = seededKeys(2, seed: 18)
-        var state = makeState(keys[1], admitted: keys, now: start)
+        var state = makeState(keys[1], admitted: keys)
         let id = ConnectionID(raw: 1)
         let evicted = PeerID(keys[0].publicKey)
         _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
@@ -73,7 +73,7 @@ import WireCodec
     /// with a 2 s verdict timeout; with the default 10 s, five times as many at the same dial rate).
     @Test func connectionsAwaitingOnePeersVerdictAreCapped() {
         let keys = seededKeys(2, seed: 21)
-        var state = makeState(keys[0], admitted: keys, now: start)  // keys[1] decides
+        var state = makeState(keys[0], admitted: keys)  // keys[1] decides
         let cap = state.limits.verdictWaitsPerPeerMax
         var refused: [String] = []
         for n in 1...(cap + 3) {
@@ -94,12 +94,12 @@ import WireCodec
 
     /// Goal: a dial whose connection the decider dropped as a duplicate keeps (and grows) its back-off, so the
     /// peer is not redialled at once when the surviving connection ends; a connection that lasted
-    /// `reconnectMaximumMilliseconds` clears it.
+    /// `reconnectMaximum` clears it.
     @Test func backOffIsKeptAfterADroppedDuplicateAndDecaysOnceConnected() throws {
         let keys = seededKeys(2, seed: 13)
         let (me, peer) = (keys[0], keys[1])  // we dial (smaller identity), the peer decides
         let peerID = PeerID(peer.publicKey)
-        var state = makeState(me, admitted: keys, now: start)
+        var state = makeState(me, admitted: keys)
         let record = try PeerAddressRecord.make(identity: peer, host: "10.0.0.2", port: 4000, timestampMilliseconds: 1)
         state.addressesVerified([record], on: ConnectionID(raw: 99))
         #expect(state.tick(now: start).dials == [.peer(peerID)])
@@ -126,7 +126,7 @@ import WireCodec
         _ = state.handle(.outboundOpened(third, target: .peer(peerID)), now: notBefore)
         _ = state.handle(.authenticated(third, authenticatedPeer(peer)), now: notBefore)
         _ = state.handle(.verdict(third, keep: true), now: notBefore)
-        let settled = notBefore + .milliseconds(state.limits.reconnectMaximumMilliseconds)
+        let settled = notBefore + state.limits.reconnectMaximum
         _ = state.tick(now: settled)
         #expect(state.planner.entries[.peer(peerID)] == nil)
     }
@@ -141,7 +141,7 @@ import WireCodec
         let (me, peer) = (keys[0], keys[1])  // the peer decides
         var state = TestMeshState(
             identity: PeerID(me.publicKey), limits: NetworkLimits(), admitted: Set(keys.map { PeerID($0.publicKey) }),
-            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true, now: start,
+            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true,
             random: SeededRandom(seed: 1))
         let target = DialTarget.bootstrap(host: "10.0.0.2", port: 4000)
         #expect(state.tick(now: start).dials == [target])
@@ -154,17 +154,17 @@ import WireCodec
         _ = state.handle(.outboundOpened(outbound, target: target), now: start)
         _ = state.handle(.authenticated(outbound, authenticatedPeer(peer)), now: start)
         #expect(state.handle(.verdict(outbound, keep: false), now: start).closed == [outbound])
-        let later = start + .milliseconds(state.limits.reconnectMaximumMilliseconds)
+        let later = start + state.limits.reconnectMaximum
         #expect(state.tick(now: later).dials.isEmpty, "the address is the connected peer")
         // Once that connection ends, the address is dialled again (after its back-off).
         _ = state.handle(.closed(inbound), now: later)
-        #expect(state.tick(now: later + .milliseconds(state.limits.reconnectMaximumMilliseconds)).dials == [target])
+        #expect(state.tick(now: later + state.limits.reconnectMaximum).dials == [target])
     }
 
     /// Goal: a peer evicted by an admission change counts as disconnected for the planner: the bootstrap address
     /// it was dialled through waits out a back-off before the next dial, and that back-off is not forgotten later
     /// as if the connection were still up. Before: the eviction left the target marked connected since the
-    /// install, so it was redialled at once and, once the install was `reconnectMaximumMilliseconds` old, decay
+    /// install, so it was redialled at once and, once the install was `reconnectMaximum` old, decay
     /// wiped the growing back-off (the simulation counted 6 dials of the revoked node in one second,
     /// `MESH_SIM_SEED=58` of the revocation scenario).
     @Test func aPeerEvictedByAnAdmissionChangeIsRedialledOnlyAfterItsBackOff() throws {
@@ -174,7 +174,7 @@ import WireCodec
         limits.reconnectJitter = 0
         var state = TestMeshState(
             identity: PeerID(me.publicKey), limits: limits, admitted: Set(keys.map { PeerID($0.publicKey) }),
-            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true, now: start,
+            bootstrap: [("10.0.0.2", 4000)], reattestsPeers: false, answersChallenges: true,
             random: SeededRandom(seed: 1))
         let target = DialTarget.bootstrap(host: "10.0.0.2", port: 4000)
         #expect(state.tick(now: start).dials == [target])
@@ -188,7 +188,7 @@ import WireCodec
         let entry = try #require(state.planner.entries[target])
         #expect(entry.connectedSince == nil)
         let next = try #require(entry.notBefore)
-        #expect(next == revoked + .milliseconds(limits.reconnectInitialMilliseconds))
+        #expect(next == revoked + limits.reconnectInitial)
         // The refused redials wait ever longer, past the time the install would have settled.
         var now = next
         var delays: [Duration] = []
@@ -199,7 +199,7 @@ import WireCodec
             _ = state.handle(.authenticated(redial, authenticatedPeer(peer)), now: now)
             let after = try #require(state.planner.entries[target]?.notBefore)
             delays.append(after - now)
-            now = max(after, start + .milliseconds(limits.reconnectMaximumMilliseconds))
+            now = max(after, start + limits.reconnectMaximum)
         }
         #expect(delays == [200, 400, 800].map { Duration.milliseconds($0) })
     }
@@ -210,7 +210,7 @@ import WireCodec
         let peerID = PeerID(keys[1].publicKey)
         var limits = NetworkLimits()
         limits.reconnectJitter = 0
-        var state = makeState(keys[0], admitted: keys, limits: limits, now: start)
+        var state = makeState(keys[0], admitted: keys, limits: limits)
         let record = try PeerAddressRecord.make(identity: keys[1], host: "10.0.0.2", port: 4000, timestampMilliseconds: 1)
         state.addressesVerified([record], on: ConnectionID(raw: 99))
         var now = start
@@ -234,12 +234,12 @@ import WireCodec
     @Test func reattestationIsChallengedOnScheduleAndEvictsOnSilence() throws {
         let keys = seededKeys(2, seed: 15)
         var limits = NetworkLimits()
-        limits.livenessIntervalMilliseconds = 3_600_000
-        var state = makeState(keys[1], admitted: keys, limits: limits, reattests: true, now: start)
+        limits.livenessInterval = .seconds(3_600)
+        var state = makeState(keys[1], admitted: keys, limits: limits, reattests: true)
         let id = ConnectionID(raw: 1)
         _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
         _ = state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start)
-        let interval = Duration.milliseconds(limits.reattestationIntervalMilliseconds)
+        let interval = limits.reattestationInterval
         #expect(state.tick(now: start + interval - .milliseconds(1)).sent(.attestationChallenge).isEmpty)
         let first = state.tick(now: start + interval).sent(.attestationChallenge)
         try #require(first.count == 1)
@@ -257,7 +257,7 @@ import WireCodec
         let second = state.tick(now: answered + interval).sent(.attestationChallenge)
         #expect(second.count == 1)
         #expect(second.first.map { [UInt8]($0.1.payload) } != nonce, "a fresh nonce")
-        let deadline = answered + interval + .milliseconds(limits.reattestationTimeoutMilliseconds)
+        let deadline = answered + interval + limits.reattestationTimeout
         #expect(state.tick(now: deadline).closed.isEmpty)
         let late = state.tick(now: deadline + .milliseconds(1))
         #expect(late.events.compactMap(\.eviction) == ["re-attestation: no answer before the deadline"])
@@ -267,20 +267,20 @@ import WireCodec
     /// Goal: a silent peer is probed, then dropped as unresponsive; any traffic after the probe saves it.
     @Test func aSilentPeerIsProbedThenEvicted() {
         let keys = seededKeys(3, seed: 16)
-        var state = makeState(keys[2], admitted: keys, now: start)
+        var state = makeState(keys[2], admitted: keys)
         let limits = state.limits
         let (quiet, talking) = (ConnectionID(raw: 1), ConnectionID(raw: 2))
         for (id, key) in [(quiet, keys[0]), (talking, keys[1])] {
             _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
             _ = state.handle(.authenticated(id, authenticatedPeer(key)), now: start)
         }
-        let probeTime = start + .milliseconds(limits.livenessIntervalMilliseconds + 1)
+        let probeTime = start + limits.livenessInterval + .milliseconds(1)
         let probes = state.tick(now: probeTime).sent(.ping)
         #expect(Set(probes.map(\.0)) == [quiet, talking])
         #expect(probes.allSatisfy { [UInt8]($0.1.payload) == [UInt8](repeating: 0, count: 8) }, "liveness nonce 0")
         let pong = Darknode_V1_Envelope.mesh(.pong, payload: [UInt8](repeating: 0, count: 8), author: [])
         #expect(state.handle(.received(talking, pong), now: probeTime + .seconds(1)).isEmpty)
-        let evictAt = probeTime + .milliseconds(limits.livenessTimeoutMilliseconds + 1)
+        let evictAt = probeTime + limits.livenessTimeout + .milliseconds(1)
         let actions = state.tick(now: evictAt)
         #expect(actions.events.compactMap(\.disconnection) == ["peer unresponsive"])
         #expect(actions.closed == [quiet])

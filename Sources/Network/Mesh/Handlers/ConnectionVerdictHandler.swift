@@ -7,7 +7,7 @@ enum ConnectionVerdict {
 }
 
 /// On the non-deciding side: hands the verdict byte to the mesh, then passes on any bytes that followed it and
-/// leaves the pipeline. The wait is bounded by the mesh's timer (`verdictTimeoutMilliseconds`).
+/// leaves the pipeline. The wait is bounded by the mesh's timer (`verdictTimeout`).
 final class ConnectionVerdictHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

@@ -2,7 +2,7 @@
 /// smaller identity) and the configured bootstrap addresses; a bootstrap address counts as connected once the
 /// identity behind it is. Each target has its own back-off: it grows on every attempt that does not give a new
 /// connection (TCP failure, failed handshake, refusal, or a duplicate the decider dropped) and on a connection
-/// that ends within `reconnectMaximumMilliseconds`, and is forgotten once a connection to the target has lasted
+/// that ends within `reconnectMaximum`, and is forgotten once a connection to the target has lasted
 /// that long, so a flapping peer is redialled ever more slowly and a stable one at once.
 struct DialPlanner: Sendable {
     struct Entry: Sendable {
@@ -25,9 +25,7 @@ struct DialPlanner: Sendable {
 
     private func fresh() -> Entry {
         Entry(
-            backoff: Backoff(
-                initialMilliseconds: limits.reconnectInitialMilliseconds,
-                maximumMilliseconds: limits.reconnectMaximumMilliseconds, jitter: limits.reconnectJitter))
+            backoff: Backoff(initial: limits.reconnectInitial, maximum: limits.reconnectMaximum, jitter: limits.reconnectJitter))
     }
 
     /// Targets to dial now: not connected (by identity), not being dialled, and past their back-off.
@@ -86,11 +84,10 @@ struct DialPlanner: Sendable {
         }
     }
 
-    /// Forgets the back-off of targets connected for `reconnectMaximumMilliseconds`.
+    /// Forgets the back-off of targets connected for `reconnectMaximum`.
     mutating func decay(now: ContinuousClock.Instant) {
-        let settled = Duration.milliseconds(limits.reconnectMaximumMilliseconds)
         for (target, entry) in entries {
-            if let since = entry.connectedSince, now - since >= settled { entries[target] = nil }
+            if let since = entry.connectedSince, now - since >= limits.reconnectMaximum { entries[target] = nil }
         }
     }
 
@@ -110,7 +107,7 @@ struct DialPlanner: Sendable {
 
     private mutating func delay(_ target: DialTarget, now: ContinuousClock.Instant, random: inout some RandomNumberGenerator) {
         var entry = entries[target] ?? fresh()
-        entry.notBefore = now + .milliseconds(entry.backoff.nextDelayMilliseconds(using: &random))
+        entry.notBefore = now + entry.backoff.nextDelay(using: &random)
         entries[target] = entry
     }
 }

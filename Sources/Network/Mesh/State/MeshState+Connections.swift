@@ -51,7 +51,7 @@ extension MeshState {
                 refuse(id, peer: peer.identity, reason: "too many connections awaiting the verdict", now: now, into: &actions)
                 return
             }
-            connections[id]!.phase = .awaitingVerdict(deadline: now + .milliseconds(limits.verdictTimeoutMilliseconds))
+            connections[id]!.phase = .awaitingVerdict(deadline: now + limits.verdictTimeout)
             actions.append(.awaitVerdict(id))
             return
         }
@@ -106,15 +106,14 @@ extension MeshState {
 
     /// Makes `id` the connection to `peer` (closing an older one) and starts envelope traffic on it.
     mutating func install(_ id: ConnectionID, peer: AuthenticatedPeer, now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
-        let ns = nanoseconds(now)
         let health = PeerHealth(
             installedAt: now, lastHeard: now,
-            nextChallengeAt: now + .milliseconds(limits.reattestationIntervalMilliseconds),
+            nextChallengeAt: now + limits.reattestationInterval,
             messageBucket: TokenBucket(
-                capacity: limits.messageBurstPerPeer, ratePerSecond: limits.messagesPerSecondPerPeer, nowNanoseconds: ns),
+                capacity: limits.messageBurstPerPeer, ratePerSecond: limits.messagesPerSecondPerPeer, now: now),
             byteBucket: TokenBucket(
                 capacity: Double(limits.maximumMessageBytes) * 4, ratePerSecond: limits.bytesPerSecondPerPeer,
-                nowNanoseconds: ns))
+                now: now))
         connections[id]!.phase = .installed(health)
         if let older = current[peer.identity], older != id {
             // Superseded: forgotten now, so its close reports nothing.
@@ -150,9 +149,7 @@ extension MeshState {
     /// `peer` has no connection any more: pulls waiting on it move to other pushers.
     private mutating func release(_ peer: PeerID, now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
         current[peer] = nil
-        let moved = gossip.dropPending(
-            from: peer, nowNanoseconds: nanoseconds(now),
-            timeoutNanoseconds: UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000)
+        let moved = gossip.dropPending(from: peer, now: now, timeout: limits.pendingPullTimeout)
         for pull in moved {
             if let other = current[pull.peer] { enqueue(envelope(.gossipPull, hash: pull.hash), on: other, into: &actions) }
         }

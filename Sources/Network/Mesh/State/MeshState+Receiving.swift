@@ -13,9 +13,8 @@ extension MeshState {
         health.probeSentAt = nil
         stats.receivedMessages += 1
         stats.receivedPerPeer[peer, default: 0] += 1
-        let ns = nanoseconds(now)
-        let okCount = health.messageBucket.take(1, nowNanoseconds: ns)
-        let okBytes = health.byteBucket.take(Double(e.payload.count), nowNanoseconds: ns)
+        let okCount = health.messageBucket.take(1, now: now)
+        let okBytes = health.byteBucket.take(Double(e.payload.count), now: now)
         guard okCount && okBytes else {
             health.throttled += 1
             stats.throttledMessages += 1
@@ -38,9 +37,7 @@ extension MeshState {
                 sessionID: [UInt8](e.sessionID), payload: [UInt8](e.payload))
             report(.message(message), into: &actions)
         case .gossipPush:
-            let outcome = gossip.offered(
-                hash, by: peer, nowNanoseconds: ns,
-                timeoutNanoseconds: UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000)
+            let outcome = gossip.offered(hash, by: peer, now: now, timeout: limits.pendingPullTimeout)
             if outcome == .overQuota { stats.ignoredPushes += 1 }
             if outcome == .pull { enqueue(envelope(.gossipPull, hash: hash), on: id, into: &actions) }
         case .gossipPull, .syncRequest:
@@ -128,15 +125,14 @@ extension MeshState {
         }
     }
 
-    /// Answers a peer's challenge at most once per `attestationAnswerIntervalMilliseconds`, or half our own
+    /// Answers a peer's challenge at most once per `attestationAnswerInterval`, or half our own
     /// re-attestation interval if shorter: the shard's nodes share that setting, so an honest peer challenges once
     /// per interval and a retry after a lost answer still gets through.
     private mutating func challenged(
         _ nonce: [UInt8], on id: ConnectionID, now: ContinuousClock.Instant, into actions: inout [MeshAction]
     ) {
         guard nonce.count == 32, answersChallenges, case .installed(var health) = connections[id]?.phase else { return }
-        let interval = Duration.milliseconds(
-            min(limits.attestationAnswerIntervalMilliseconds, limits.reattestationIntervalMilliseconds / 2))
+        let interval = min(limits.attestationAnswerInterval, limits.reattestationInterval / 2)
         if let last = health.answeredChallengeAt, now - last < interval {
             stats.ignoredChallenges += 1
             return
@@ -161,7 +157,7 @@ extension MeshState {
         }
         stats.reattestationsPassed += 1
         health.challenge = nil
-        health.nextChallengeAt = now + .milliseconds(limits.reattestationIntervalMilliseconds)
+        health.nextChallengeAt = now + limits.reattestationInterval
         connections[id]!.phase = .installed(health)
     }
 
@@ -178,8 +174,7 @@ extension MeshState {
 
     /// Asks `peers` for content we lack (it arrives as a gossip delivery).
     mutating func requestSync(_ hash: [UInt8], from peers: [PeerID], now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
-        let timeout = UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000
-        let outcomes = peers.map { gossip.offered(hash, by: $0, nowNanoseconds: nanoseconds(now), timeoutNanoseconds: timeout) }
+        let outcomes = peers.map { gossip.offered(hash, by: $0, now: now, timeout: limits.pendingPullTimeout) }
         guard outcomes.contains(.pull) else { return }
         for peer in peers {
             if let id = current[peer] { enqueue(envelope(.syncRequest, hash: hash), on: id, into: &actions) }

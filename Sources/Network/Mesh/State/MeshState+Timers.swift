@@ -23,28 +23,27 @@ extension MeshState {
 
     /// Pulls past their deadline go to the next pusher of the hash, or are forgotten.
     private mutating func expirePulls(now: ContinuousClock.Instant, into actions: inout [MeshAction]) {
-        let late = gossip.expire(
-            nowNanoseconds: nanoseconds(now), timeoutNanoseconds: UInt64(limits.pendingPullTimeoutMilliseconds) * 1_000_000)
+        let late = gossip.expire(now: now, timeout: limits.pendingPullTimeout)
         for pull in late {
             if let id = current[pull.peer] { enqueue(envelope(.gossipPull, hash: pull.hash), on: id, into: &actions) }
         }
     }
 
-    /// Liveness: a peer silent for `livenessIntervalMilliseconds` is pinged (nonce 0) and dropped if it then stays
-    /// silent for `livenessTimeoutMilliseconds`. Re-attestation: every `reattestationIntervalMilliseconds` a fresh
-    /// nonce, answered within `reattestationTimeoutMilliseconds` or the peer is evicted.
+    /// Liveness: a peer silent for `livenessInterval` is pinged (nonce 0) and dropped if it then stays silent for
+    /// `livenessTimeout`. Re-attestation: every `reattestationInterval` a fresh nonce, answered within
+    /// `reattestationTimeout` or the peer is evicted.
     private mutating func checkHealth(
         _ id: ConnectionID, _ health: PeerHealth, now: ContinuousClock.Instant, into actions: inout [MeshAction]
     ) {
         guard let peer = connections[id]?.peer?.identity else { return }
         var health = health
         if let probe = health.probeSentAt {
-            if now - probe > .milliseconds(limits.livenessTimeoutMilliseconds) {
+            if now - probe > limits.livenessTimeout {
                 closed(id, reason: "peer unresponsive", now: now, into: &actions)
                 actions.append(.close(id))
                 return
             }
-        } else if now - health.lastHeard > .milliseconds(limits.livenessIntervalMilliseconds) {
+        } else if now - health.lastHeard > limits.livenessInterval {
             health.probeSentAt = now
             enqueue(envelope(.ping, payload: [UInt8](repeating: 0, count: 8)), on: id, into: &actions)
         }
@@ -55,7 +54,7 @@ extension MeshState {
             }
         } else if reattestsPeers, now >= health.nextChallengeAt {
             let nonce = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &random) }
-            health.challenge = .init(nonce: nonce, deadline: now + .milliseconds(limits.reattestationTimeoutMilliseconds))
+            health.challenge = .init(nonce: nonce, deadline: now + limits.reattestationTimeout)
             enqueue(envelope(.attestationChallenge, payload: nonce), on: id, into: &actions)
         }
         if connections[id] != nil { connections[id]!.phase = .installed(health) }

@@ -28,13 +28,10 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
     var stats = MeshStatistics()
     private(set) var stopped = false
     var random: Random
-    /// Instants are turned into nanoseconds since this one for the token buckets and the gossip store.
-    let origin: ContinuousClock.Instant
 
     init(
         identity: PeerID, limits: NetworkLimits, admitted: Set<PeerID>, admitsAnyAuthenticatedPeer: Bool = false,
-        bootstrap: [(host: String, port: Int)] = [], reattestsPeers: Bool, answersChallenges: Bool,
-        now: ContinuousClock.Instant, random: Random
+        bootstrap: [(host: String, port: Int)] = [], reattestsPeers: Bool, answersChallenges: Bool, random: Random
     ) {
         self.identity = identity
         self.limits = limits
@@ -46,7 +43,6 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
         self.gossip = GossipStore(
             capacity: limits.gossipCacheEntries, pendingCapacity: limits.pendingPulls,
             pendingPerPeer: limits.pendingPullsPerPeer)
-        self.origin = now
         self.random = random
     }
 
@@ -86,11 +82,6 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
     func connection(to peer: PeerID) -> ConnectionID? { current[peer] }
 
     // MARK: Helpers shared by the concerns
-
-    func nanoseconds(_ instant: ContinuousClock.Instant) -> UInt64 {
-        let (seconds, attoseconds) = (instant - origin).components
-        return seconds < 0 ? 0 : UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
-    }
 
     func isAdmitted(_ peer: PeerID) -> Bool { admitted.contains(peer) || admitsAnyAuthenticatedPeer }
 
