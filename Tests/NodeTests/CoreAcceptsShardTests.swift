@@ -50,7 +50,7 @@ import TestSupport
 
         let shard = try TestShard(nodes: 4, configuration: Self.configuration)
         try await shard.startAll()
-        #expect(await eventually("shard key on every node", seconds: 900) {
+        #expect(await waitFor("shard key on every node", seconds: 900) {
             for r in shard.running where await r.state.shardKey == nil { return false }
             return true
         })
@@ -77,7 +77,7 @@ import TestSupport
         var miner = RegtestMiner()
         let block = miner.mine([deposit])
         _ = try await shard.running[0].submit(.bitcoinHeaders([block.header, miner.mine().header]))
-        #expect(await eventually("headers relayed on every node") {
+        #expect(await waitFor("headers relayed on every node", seconds: 600) {
             for r in shard.running where await r.state.bitcoinTip.height != 2 { return false }
             return true
         })
@@ -90,7 +90,7 @@ import TestSupport
             nHashes.append(try mint.nHash())
             _ = try await shard.running[i % 4].submit(.mint(mint))
         }
-        #expect(await eventually("100 mints signed", seconds: 900) {
+        #expect(await waitFor("100 mints signed", seconds: 900) {
             let state = await shard.running[1].state
             return nHashes.allSatisfy { state.request(id: $0)?.signature != nil }
         })
@@ -115,9 +115,9 @@ import TestSupport
         // Sweep 24 custody coins into one fresh custody output; the committee signs every input.
         let coins = Array(state.spendableCoins.prefix(24)).map(\.outpoint)
         _ = try await shard.running[2].submit(.sweep(SweepRequest(coins: coins, feeRate: 2)))
-        #expect(await eventually("sweep committed") { await shard.running[0].state.sweepTxid(spending: coins[0]) != nil })
+        #expect(await waitFor("sweep committed", seconds: 600) { await shard.running[0].state.sweepTxid(spending: coins[0]) != nil })
         let sweepID = try #require(await shard.running[0].state.sweepTxid(spending: coins[0]))
-        #expect(await eventually("sweep signed", seconds: 900) { (try? await shard.running[0].state.signedSweep(txid: sweepID)) != nil })
+        #expect(await waitFor("sweep signed", seconds: 900) { (try? await shard.running[0].state.signedSweep(txid: sweepID)) != nil })
         let signedSweep = try await shard.running[0].state.signedSweep(txid: sweepID)
         #expect(signedSweep.inputs.count == 24)
 

@@ -4,6 +4,7 @@ import Foundation
 import Secp256k1
 import Shard
 import Testing
+import TestSupport
 
 @testable import Node
 
@@ -22,7 +23,7 @@ import Testing
     @Test func presignaturesSurviveARestartOfTwoMembers() async throws {
         let shard = try TestShard(nodes: 4, configuration: Self.configuration)
         try await shard.startAll()
-        #expect(await eventually("a full presignature pool on every member", seconds: 900) {
+        #expect(await waitFor("a full presignature pool on every member", seconds: 900) {
             for r in shard.running where await r.state.presignaturesAvailable < 4 { return false }
             return true
         })
@@ -54,7 +55,7 @@ import Testing
         var miner = RegtestMiner()
         let block = miner.mine([deposit])
         _ = try await shard.running[0].submit(.bitcoinHeaders([block.header, miner.mine().header]))
-        #expect(await eventually("headers relayed on every member") {
+        #expect(await waitFor("headers relayed on every member", seconds: 600) {
             for r in shard.running where await r.state.bitcoinTip.height != 2 { return false }
             return true
         })
@@ -64,7 +65,7 @@ import Testing
                                    pHash: pHash, sHash: sHash, to: to, nonce: nonce)
         let nHash = try mint.nHash()
         _ = try await shard.running[1].submit(.mint(mint))
-        #expect(await eventually("the mint signed with a presignature made before the restart", seconds: 300) {
+        #expect(await waitFor("the mint signed with a presignature made before the restart", seconds: 300) {
             await shard.running[0].state.request(id: nHash)?.signature != nil
         })
         let request = try #require(await shard.running[0].state.request(id: nHash))
@@ -73,7 +74,7 @@ import Testing
         #expect(try RecoverableSignature(evm: authorisation).recoverPublicKey(digest: digest).evmAddress == shardKey.evmAddress)
         // The used presignature's record is gone from every member's store.
         let used = try #require(request.presignature)
-        #expect(await eventually("the used presignature deleted everywhere") {
+        #expect(await waitFor("the used presignature deleted everywhere", seconds: 600) {
             for r in shard.running where (try? r.store.loadPresignatures().contains { $0.id == used }) != false { return false }
             return true
         })

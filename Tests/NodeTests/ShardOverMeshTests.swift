@@ -6,6 +6,7 @@ import Foundation
 import Secp256k1
 import Shard
 import Testing
+import TestSupport
 
 @testable import Node
 
@@ -15,12 +16,12 @@ import Testing
     @Test func fourNodesAgreeOnBlocksAndState() async throws {
         let shard = try TestShard(nodes: 4)
         try await shard.startAll()
-        #expect(await eventually("all nodes past height 3") { await shard.heights().allSatisfy { $0 > 3 } })
+        #expect(await waitFor("all nodes past height 3", seconds: 600) { await shard.heights().allSatisfy { $0 > 3 } })
         var miner = RegtestMiner()
         let headers = (0..<5).map { _ in miner.mine().header }
         let id = try await shard.running[1].submit(.bitcoinHeaders(headers))
         #expect(id.count == 32)
-        #expect(await eventually("headers relayed everywhere") {
+        #expect(await waitFor("headers relayed everywhere", seconds: 600) {
             for r in shard.running where await r.state.bitcoinTip.height != 5 { return false }
             return true
         })
@@ -42,16 +43,16 @@ import Testing
     @Test func restartedNodeCatchesUpBySync() async throws {
         let shard = try TestShard(nodes: 4)
         try await shard.startAll()
-        #expect(await eventually("all nodes past height 2") { await shard.heights().allSatisfy { $0 > 2 } })
+        #expect(await waitFor("all nodes past height 2", seconds: 600) { await shard.heights().allSatisfy { $0 > 2 } })
         await shard.stop(3)
         let stoppedAt = try #require(try? SealedStoreProbe.height(of: shard.storePath(3), key: shard.sealingKey, genesis: shard.genesis))
         // The others keep deciding without it (3 of 4 is a quorum), well past the in-memory certificate history.
         let target = stoppedAt + UInt64(Consensus.Limits.certificateHistoryMax) + 10
-        #expect(await eventually("three nodes past height \(target)", seconds: 900) {
+        #expect(await waitFor("three nodes past height \(target)", seconds: 900) {
             await shard.heights().enumerated().filter { $0.offset != 3 }.allSatisfy { $0.element > target }
         })
         try await shard.start(3)
-        #expect(await eventually("restarted node caught up", seconds: 900) {
+        #expect(await waitFor("restarted node caught up", seconds: 900) {
             let h = await shard.heights()
             return h[3] >= h[0] - 1 && h[3] > target
         })

@@ -24,12 +24,12 @@ import TestSupport
     @Test func keyGenerationPresigningAndAMintSignedByTheCommittee() async throws {
         let shard = try TestShard(nodes: 4, configuration: Self.configuration)
         try await shard.startAll()
-        #expect(await eventually("shard key registered on every node", seconds: 900) {
+        #expect(await waitFor("shard key registered on every node", seconds: 900) {
             for r in shard.running where await r.state.shardKey == nil { return false }
             return true
         })
         let shardKey = try #require(await shard.running[0].state.shardKey)
-        #expect(await eventually("presignatures in the pool", seconds: 900) { await shard.running[0].state.presignaturesAvailable > 0 })
+        #expect(await waitFor("presignatures in the pool", seconds: 900) { await shard.running[0].state.presignaturesAvailable > 0 })
 
         // A deposit to the gateway of (pHash, sHash, to, nonce), mined into a regtest chain with two more blocks.
         let recovery = shard.genesis.recovery
@@ -45,7 +45,7 @@ import TestSupport
         let block = miner.mine([deposit])
         let headers = [block.header, miner.mine().header, miner.mine().header]
         _ = try await shard.running[0].submit(.bitcoinHeaders(headers))
-        #expect(await eventually("headers relayed on every node") {
+        #expect(await waitFor("headers relayed on every node", seconds: 600) {
             for r in shard.running where await r.state.bitcoinTip.height != 3 { return false }
             return true
         })
@@ -55,7 +55,7 @@ import TestSupport
                                    pHash: pHash, sHash: sHash, to: to, nonce: nonce)
         _ = try await shard.running[2].submit(.mint(mint))
         let nHash = try mint.nHash()
-        #expect(await eventually("mint signed", seconds: 900) { await shard.running[3].state.request(id: nHash)?.signature != nil })
+        #expect(await waitFor("mint signed", seconds: 900) { await shard.running[3].state.request(id: nHash)?.signature != nil })
         let request = try #require(await shard.running[3].state.request(id: nHash))
         let authorisation = try #require(request.mintAuthorisation(shardKey: shardKey))
         let digest = try RenVMHashes.mintDigest(pHash: pHash, amount: 123_456, sHash: sHash, to: to, nHash: nHash)

@@ -13,18 +13,6 @@ import Testing
 
 @testable import Node
 
-/// Polls `condition` until it holds. The deadline keeps a broken run from hanging; it is not a timing assertion.
-func eventually(_ what: String, seconds: Double = 600, _ condition: () async -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    let held = await condition()
-    if !held { Issue.record("gave up waiting for: \(what)") }
-    return held
-}
-
 /// A shard of in-process nodes on loopback meshes (the unattested test handshake: EKEP and attestation are covered
 /// by the Network tests and the localnet process tests), each with its own sealed store in a temporary directory.
 final class TestShard: @unchecked Sendable {
