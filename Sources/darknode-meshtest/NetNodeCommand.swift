@@ -53,12 +53,12 @@ struct NetNodeCommand: AsyncParsableCommand {
             guard parts.count == 2, let port = Int(parts[1]) else { continue }
             for attempt in 0..<50 {
                 if (try? await mesh.connect(host: String(parts[0]), port: port)) != nil { break }
-                try await Task.sleep(nanoseconds: UInt64(20_000_000 * (attempt + 1)))
+                try await Task.sleep(for: .milliseconds(20 * (attempt + 1)))
             }
         }
         let start = ContinuousClock.now
         while mesh.connectedPeers.count < expectedPeers, ContinuousClock.now - start < .seconds(deadlineSeconds) {
-            try await Task.sleep(nanoseconds: 10_000_000)
+            try await Task.sleep(for: .milliseconds(10))
         }
         let peerSnapshot = mesh.connectedPeers
         // Record which of each sender's sequence numbers arrived, so a loss hidden by a duplicate still shows. Once
@@ -101,7 +101,7 @@ struct NetNodeCommand: AsyncParsableCommand {
             if i % 64 == 63 { await Task.yield() }
         }
         let timeout = Task {
-            try? await Task.sleep(nanoseconds: UInt64(deadlineSeconds * 1e9))
+            try? await Task.sleep(for: .seconds(deadlineSeconds))
             counter.cancel()
         }
         let (deliveries, elapsed) = await counter.value

@@ -79,7 +79,7 @@ struct FloodSoakTests {
                 for peer in honest {
                     // A full queue is reported; the message is retried, never lost.
                     while (try? peer.mesh.send(Array("honest \(k)".utf8), topic: "honest", to: victim.id)) == nil {
-                        try? await Task.sleep(nanoseconds: 1_000_000)
+                        try? await Task.sleep(for: .milliseconds(1))
                         if stop.withLockedValue({ $0 }) { return }
                     }
                 }
@@ -93,7 +93,7 @@ struct FloodSoakTests {
             let big = [UInt8](repeating: 0xAB, count: 16 << 10)
             while !stop.withLockedValue({ $0 }) {
                 guard flooding.withLockedValue({ $0 }) else {
-                    try? await Task.sleep(nanoseconds: 10_000_000)
+                    try? await Task.sleep(for: .milliseconds(10))
                     continue
                 }
                 guard let channel = try? hostile.mesh.channel(for: victim.id) else {
@@ -116,13 +116,13 @@ struct FloodSoakTests {
                     }
                     return written
                 }.get()
-                if (wrote ?? 0) < 256 { try? await Task.sleep(nanoseconds: 1_000_000) }
+                if (wrote ?? 0) < 256 { try? await Task.sleep(for: .milliseconds(1)) }
             }
         }
 
         func phase(_ seconds: Double) async -> (honest: Int, flood: Int) {
             let (h0, f0) = (counter.count("honest"), counter.count("flood"))
-            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            try? await Task.sleep(for: .seconds(seconds))
             return (counter.count("honest") - h0, counter.count("flood") - f0)
         }
         let calm = await phase(Self.calmSeconds)

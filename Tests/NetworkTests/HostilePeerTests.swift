@@ -72,7 +72,7 @@ import WireCodec
                 sent += 1
             } else {
                 fullReports += 1
-                try await Task.sleep(nanoseconds: 5_000_000)
+                try await Task.sleep(for: .milliseconds(5))
             }
         }
         let readWhileLagging = victim.statistics.receivedMessages

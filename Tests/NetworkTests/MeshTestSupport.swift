@@ -36,7 +36,7 @@ func eventually(_ seconds: Double = 90, _ condition: () -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
-        try? await Task.sleep(nanoseconds: 10_000_000)
+        try? await Task.sleep(for: .milliseconds(10))
     }
     return condition()
 }
@@ -122,7 +122,7 @@ final class JSONLines: @unchecked Sendable {
         for _ in 0..<6_000 {
             let fresh = all.dropFirst(start)
             if let match = fresh.first(where: condition) { return match }
-            try? await Task.sleep(nanoseconds: 10_000_000)
+            try? await Task.sleep(for: .milliseconds(10))
         }
         return nil
     }

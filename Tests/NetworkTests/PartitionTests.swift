@@ -76,7 +76,7 @@ import Testing
         let noticed = await status.wait { $0.connected == 0 }
         #expect(noticed != nil, "the partition is noticed (liveness probes); last status \(String(describing: status.latest)), iptables: \(Self.sh("ip netns exec \(nsA) iptables -L -v -n").output)")
         let duringStart = status.latest
-        try await Task.sleep(nanoseconds: 1_500_000_000)
+        try await Task.sleep(for: .milliseconds(1_500))
         let duringEnd = status.latest
         #expect(duringStart?.received == duringEnd?.received, "no traffic crosses the partition")
         #expect(Self.sh("ip netns exec \(nsA) iptables -F").status == 0)
