@@ -2,8 +2,8 @@
 /// smaller identity) and the configured bootstrap addresses; a bootstrap address counts as connected once the
 /// identity behind it is. Each target has its own back-off: it grows on every attempt that does not give a new
 /// connection (TCP failure, failed handshake, refusal, or a duplicate the decider dropped) and on a connection
-/// that ends within `reconnectMaximum`, and is forgotten once a connection to the target has lasted
-/// that long, so a flapping peer is redialled ever more slowly and a stable one at once.
+/// that ends within `reconnectMaximum`, and is forgotten once a connection to the target has lasted that long, so
+/// a flapping peer is redialled ever more slowly and a stable one at once.
 struct DialPlanner: Sendable {
     struct Entry: Sendable {
         var backoff: Backoff
