@@ -14,17 +14,26 @@ import SecureChannel
 /// 100 broadcasts/s per node (latency of a mesh that is not queueing).
 func benchNetwork(_ h: inout Harness) {
     print("== network (loopback, in-process nodes, 256-byte payloads) ==")
-    let quick = ProcessInfo.processInfo.environment["BENCH_QUICK"] != nil
-    for n in [4, 7, 13] {
+    let environment = ProcessInfo.processInfo.environment
+    let quick = environment["BENCH_QUICK"] != nil
+    // Narrowing knobs for A/B runs of one configuration: BENCH_NETWORK_NODES=4,7 picks the mesh sizes,
+    // BENCH_NETWORK_MESSAGES the saturated broadcasts per node, BENCH_NETWORK_SATURATED_ONLY skips the paced run.
+    let sizes = environment["BENCH_NETWORK_NODES"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [4, 7, 13]
+    let saturatedMessages = environment["BENCH_NETWORK_MESSAGES"].flatMap { Int($0) } ?? (quick ? 300 : 2_000)
+    let saturatedOnly = environment["BENCH_NETWORK_SATURATED_ONLY"] != nil
+    for n in sizes {
         for transport in [BenchTransport.ekep, .plainTCP] {
             let saturated = runBroadcastBench(
-                nodes: n, transport: transport, messagesPerNode: quick ? 300 : 2_000, payloadBytes: 256, ratePerNode: nil)
-            let paced = runBroadcastBench(
-                nodes: n, transport: transport, messagesPerNode: quick ? 100 : 300, payloadBytes: 256, ratePerNode: 100)
+                nodes: n, transport: transport, messagesPerNode: saturatedMessages, payloadBytes: 256, ratePerNode: nil)
+            let paced =
+                saturatedOnly
+                ? nil
+                : runBroadcastBench(
+                    nodes: n, transport: transport, messagesPerNode: quick ? 100 : 300, payloadBytes: 256, ratePerNode: 100)
             print(String(
                 format: "n=%-3d %-9@ saturated: broadcasts/s %8.0f deliveries/s %8.0f | paced 100/s/node: latency p50 %@ p99 %@",
                 n, transport.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) as NSString, saturated.broadcastsPerSecond, saturated.deliveriesPerSecond,
-                Harness.format(paced.p50) as NSString, Harness.format(paced.p99) as NSString))
+                (paced.map { Harness.format($0.p50) } ?? "-") as NSString, (paced.map { Harness.format($0.p99) } ?? "-") as NSString))
             fflush(nil)
         }
     }

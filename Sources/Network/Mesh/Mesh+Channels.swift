@@ -15,14 +15,14 @@ extension Mesh {
                 role == .listener
                 ? .inboundOpened(id, source: channel.remoteAddress?.ipAddress ?? "unknown")
                 : .outboundOpened(id, target: target)
-            let actions = c.state.handle(input, now: now)
+            let actions = handle(input, in: &c.state, now: now)
             return (id, actions, c.channels(for: actions))
         }
         channel.closeFuture.whenComplete { [self] _ in
             let now = clock.now
             let (actions, channels) = core.withLockedValue { c in
                 c.channels[id] = nil
-                let actions = c.state.handle(.closed(id), now: now)
+                let actions = handle(.closed(id), in: &c.state, now: now)
                 return (actions, c.channels(for: actions))
             }
             perform(actions, channels)

@@ -14,8 +14,12 @@ public final class Mesh: Sendable {
     public let identity: PeerID
     /// Everything the mesh reports, in order (one consumer). Bounded: see `MeshEvents`.
     public var events: MeshEvents {
-        MeshEvents(stream: stream, taken: { [weak self] in self?.run(.eventTaken(bytes: $0.bufferedBytes)) })
+        MeshEvents(stream: stream, taken: { [weak self] event in
+            guard let self, self.taken.add(bytes: event.bufferedBytes) else { return }
+            self.run(.eventsTaken(count: 0, bytes: 0))
+        })
     }
+    let taken = TakenEvents()
     let stream: AsyncStream<MeshEvent>
     let continuation: AsyncStream<MeshEvent>.Continuation
     let group: MultiThreadedEventLoopGroup
@@ -63,10 +67,22 @@ public final class Mesh: Sendable {
     func run(_ input: MeshInput) {
         let now = clock.now
         let (actions, channels) = core.withLockedValue { c in
-            let actions = c.state.handle(input, now: now)
+            let actions = handle(input, in: &c.state, now: now)
             return (actions, c.channels(for: actions))
         }
         perform(actions, channels)
+    }
+
+    /// Handles an input under the lock, after folding in the events the consumer took since the last one.
+    func handle(_ input: MeshInput, in state: inout MeshState<SystemRandomNumberGenerator>, now: ContinuousClock.Instant)
+        -> [MeshAction]
+    {
+        var actions: [MeshAction] = []
+        if let (count, bytes) = taken.drain() { actions = state.handle(.eventsTaken(count: count, bytes: bytes), now: now) }
+        let more = state.handle(input, now: now)
+        if actions.isEmpty { actions = more } else { actions += more }
+        taken.setReadsPaused(state.readsPaused)
+        return actions
     }
 
     /// Runs `body` on the state (for the public sends), then carries out the actions it produced.
@@ -84,7 +100,9 @@ public final class Mesh: Sendable {
     func tick() {
         let now = clock.now
         let (actions, channels) = core.withLockedValue { c in
-            let actions = c.state.tick(now: now)
+            var actions = c.state.tick(now: now)
+            if let (count, bytes) = taken.drain() { actions += c.state.handle(.eventsTaken(count: count, bytes: bytes), now: now) }
+            taken.setReadsPaused(c.state.readsPaused)
             return (actions, c.channels(for: actions))
         }
         perform(actions, channels)
@@ -152,5 +170,8 @@ public final class Mesh: Sendable {
     /// Peers with an authenticated connection.
     public var connectedPeers: [AuthenticatedPeer] { core.withLockedValue { $0.state.connectedPeers } }
 
-    public var statistics: MeshStatistics { core.withLockedValue { $0.state.stats } }
+    public var statistics: MeshStatistics {
+        run(.eventsTaken(count: 0, bytes: 0))  // counts the events the consumer took since the last input
+        return core.withLockedValue { $0.state.stats }
+    }
 }

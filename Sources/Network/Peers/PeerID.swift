@@ -18,6 +18,10 @@ public struct PeerID: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public var publicKey: PublicKey { try! PublicKey(encoded: bytes) }
 
+    /// The key bytes in one call: the synthesized hash fed them to the hasher one by one, and the mesh hashes a
+    /// peer for every message it receives.
+    public func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+
     public static func < (a: PeerID, b: PeerID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 
     /// The first 8 bytes in hex: enough to tell peers apart in logs.

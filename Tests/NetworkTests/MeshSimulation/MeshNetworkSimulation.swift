@@ -211,7 +211,7 @@ struct MeshNetworkSimulation {
                 feed(.addressesVerified(id, records), at: i)
             case .report(let event):
                 report.record(event, at: i, time: sim.now)
-                feed(.eventTaken(bytes: event.bufferedBytes), at: i)
+                feed(.eventsTaken(count: 1, bytes: event.bufferedBytes), at: i)
             case .install:
                 meshChanged = true
                 report.installs += 1

@@ -287,6 +287,60 @@ import WireCodec
         #expect(state.connectedPeers.map(\.identity) == [PeerID(keys[1].publicKey)])
     }
 
+    @Test func readsPauseAtTheEventBoundAndResumeOnceBatchesOfTakenEventsReachHalf() {
+        let keys = seededKeys(2, seed: 21)
+        var limits = NetworkLimits()
+        limits.eventBufferMessages = 4
+        var state = makeState(keys[1], admitted: keys, limits: limits)
+        let id = ConnectionID(raw: 1)
+        _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
+        #expect(state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start).events.count == 1, "connected")
+        _ = state.handle(.eventsTaken(count: 1, bytes: 0), now: start)
+        let message = Darknode_V1_Envelope.mesh(.broadcast, payload: [1, 2, 3], topic: "t", author: [])
+        var pauses: [Bool] = []
+        for _ in 0..<4 {
+            for case .setReadsPaused(let paused) in state.handle(.received(id, message), now: start) { pauses.append(paused) }
+        }
+        #expect(pauses == [true] && state.readsPaused, "the fourth waiting event pauses reads")
+        #expect(state.handle(.eventsTaken(count: 1, bytes: 3), now: start).isEmpty, "3 waiting: still over half")
+        let resumed = state.handle(.eventsTaken(count: 1, bytes: 3), now: start)
+        #expect(resumed.count == 1 && !state.readsPaused, "2 waiting of 4: reads resume")
+        #expect(state.stats.eventsAwaitingConsumer == 2)
+        #expect(state.handle(.eventsTaken(count: 5, bytes: 100), now: start).isEmpty && state.stats.eventsAwaitingConsumer == 0)
+    }
+
+    @Test func aPeerOverItsRateIsThrottledThenRefusedAndItsTrafficStillCountsAsLife() {
+        let keys = seededKeys(2, seed: 22)
+        var limits = NetworkLimits()
+        limits.messageBurstPerPeer = 2
+        limits.messagesPerSecondPerPeer = 0.001
+        limits.throttledMessagesBeforeDisconnect = 3
+        var state = makeState(keys[1], admitted: keys, limits: limits)
+        let id = ConnectionID(raw: 1)
+        let peer = PeerID(keys[0].publicKey)
+        _ = state.handle(.inboundOpened(id, source: "10.0.0.1"), now: start)
+        _ = state.handle(.authenticated(id, authenticatedPeer(keys[0])), now: start)
+        let message = Darknode_V1_Envelope.mesh(.direct, payload: [7], topic: "t", author: [])
+        let outcomes = (0..<6).map { _ in state.handle(.received(id, message), now: start) }
+        #expect(outcomes.prefix(2).allSatisfy { $0.events.count == 1 }, "the burst is delivered")
+        #expect(outcomes[2..<5].allSatisfy { $0.isEmpty }, "then dropped, quietly, up to the disconnect threshold")
+        #expect(outcomes[5].events.compactMap(\.refusal) == ["rate limit exceeded persistently"] && outcomes[5].closed == [id])
+        #expect(state.stats.receivedPerPeer[peer] == 6 && state.stats.throttledPerPeer[peer] == 4)
+        // Throttled traffic is still traffic: the peer is not probed as silent.
+        #expect(state.tick(now: start + limits.livenessInterval / 2).sent(.ping).isEmpty)
+    }
+
+    @Test func takenEventsAreFoldedOnceAndAskForAFoldOnlyWhileReadsArePaused() {
+        let taken = TakenEvents()
+        #expect(taken.drain() == nil)
+        #expect(!taken.add(bytes: 10) && !taken.add(bytes: 5), "no fold needed while reads flow")
+        let folded = taken.drain()
+        #expect(folded?.count == 2 && folded?.bytes == 15)
+        #expect(taken.drain() == nil, "each taken event is folded once")
+        taken.setReadsPaused(true)
+        #expect(taken.add(bytes: 1), "while paused the consumer asks for a fold at once")
+    }
+
     private func response(nonce: [UInt8]) -> Darknode_V1_Envelope {
         var answer = Darknode_V1_AttestationResponse()
         answer.nonce = Data(nonce)

@@ -20,6 +20,19 @@ struct ConnectionRecord: Sendable {
     var peer: AuthenticatedPeer?
     /// Bytes written and not yet flushed to the socket (see `NetworkLimits.outboundQueueBytesPerPeer`).
     var outboundBytes = 0
+
+    /// An envelope arrived: the peer is alive, and the envelope is counted against its rate limits. Nil unless
+    /// installed; otherwise the peer and, when a limit refused the envelope, the count of refused envelopes.
+    mutating func heard(payloadBytes: Int, now: ContinuousClock.Instant) -> (peer: PeerID, throttled: Int?)? {
+        guard case .installed(var health) = phase, let peer = peer?.identity else { return nil }
+        health.lastHeard = now
+        health.probeSentAt = nil
+        let okCount = health.messageBucket.take(1, now: now)
+        let okBytes = health.byteBucket.take(Double(payloadBytes), now: now)
+        if !(okCount && okBytes) { health.throttled += 1 }
+        phase = .installed(health)
+        return (peer, okCount && okBytes ? nil : health.throttled)
+    }
 }
 
 /// What the state tracks about an installed peer: rate limits, liveness and re-attestation.
@@ -67,9 +80,9 @@ struct EventBuffer: Sendable {
         waiting < limits.eventBufferMessages / 2 && bytes < limits.eventBufferBytes / 2
     }
 
-    /// The consumer took an event; true when reads must resume now.
-    mutating func taken(bytes eventBytes: Int, limits: NetworkLimits) -> Bool {
-        waiting = max(0, waiting - 1)
+    /// The consumer took `count` events; true when reads must resume now.
+    mutating func taken(count: Int, bytes eventBytes: Int, limits: NetworkLimits) -> Bool {
+        waiting = max(0, waiting - count)
         bytes = max(0, bytes - eventBytes)
         guard readsPaused, waiting <= limits.eventBufferMessages / 2, bytes <= limits.eventBufferBytes / 2 else {
             return false

@@ -36,8 +36,8 @@ enum MeshInput: Sendable {
     case addressesVerified(ConnectionID, [PeerAddressRecord])
     /// The verdict of the attestation checker on an answer to our challenge `nonce`; nil failure means it passed.
     case attestationChecked(ConnectionID, nonce: [UInt8], failure: String?)
-    /// The consumer took an event holding `bytes` of payload.
-    case eventTaken(bytes: Int)
+    /// The consumer took `count` events holding `bytes` of payload (the driver reports them in batches).
+    case eventsTaken(count: Int, bytes: Int)
     /// The admission set changed (e.g. at an epoch change).
     case admissionChanged(Set<PeerID>)
     case stop

@@ -7,28 +7,22 @@ extension MeshState {
     mutating func received(
         _ e: Darknode_V1_Envelope, on id: ConnectionID, now: ContinuousClock.Instant, into actions: inout [MeshAction]
     ) {
-        guard var record = connections[id], case .installed(var health) = record.phase, let peer = record.peer?.identity
+        // In place (through the dictionary's index): copying the record out and back per envelope cost more than
+        // everything else the state does for a message.
+        guard let index = connections.index(forKey: id),
+            let (peer, throttled) = connections.values[index].heard(payloadBytes: e.payload.count, now: now)
         else { return }
-        health.lastHeard = now
-        health.probeSentAt = nil
         stats.receivedMessages += 1
         stats.receivedPerPeer[peer, default: 0] += 1
-        let okCount = health.messageBucket.take(1, now: now)
-        let okBytes = health.byteBucket.take(Double(e.payload.count), now: now)
-        guard okCount && okBytes else {
-            health.throttled += 1
+        if let throttled {
             stats.throttledMessages += 1
             stats.throttledPerPeer[peer, default: 0] += 1
-            record.phase = .installed(health)
-            connections[id] = record
-            if health.throttled > limits.throttledMessagesBeforeDisconnect {
+            if throttled > limits.throttledMessagesBeforeDisconnect {
                 report(.refused(peer: peer, reason: "rate limit exceeded persistently"), into: &actions)
                 actions.append(.close(id))
             }
             return
         }
-        record.phase = .installed(health)
-        connections[id] = record
         let hash = [UInt8](e.contentHash)
         switch e.kind {
         case .direct, .broadcast:
@@ -61,7 +55,7 @@ extension MeshState {
         case .attestationChallenge:
             challenged([UInt8](e.payload), on: id, now: now, into: &actions)
         case .attestationResponse:
-            guard let challenge = health.challenge,
+            guard case .installed(let health) = connections[id]?.phase, let challenge = health.challenge,
                 let response = try? Darknode_V1_AttestationResponse(serializedBytes: [UInt8](e.payload)),
                 [UInt8](response.nonce) == challenge.nonce
             else { return }

@@ -64,8 +64,8 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
         case .addressesVerified(let id, let records): addressesVerified(records, on: id)
         case .attestationChecked(let id, let nonce, let failure):
             attestationChecked(id, nonce: nonce, failure: failure, now: now, into: &actions)
-        case .eventTaken(let bytes):
-            if events.taken(bytes: bytes, limits: limits) { actions.append(.setReadsPaused(false)) }
+        case .eventsTaken(let count, let bytes):
+            if events.taken(count: count, bytes: bytes, limits: limits) { actions.append(.setReadsPaused(false)) }
             stats.eventsAwaitingConsumer = events.waiting
         case .admissionChanged(let set): admissionChanged(set, now: now, into: &actions)
         case .stop:
@@ -101,20 +101,22 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
     @discardableResult
     mutating func enqueue(_ envelope: Darknode_V1_Envelope, on id: ConnectionID, into actions: inout [MeshAction]) -> Bool {
         let size = envelope.queuedBytes
-        guard let waiting = connections[id]?.outboundBytes else { return false }
+        // Through the index, so the record is not copied out (this runs for every message sent).
+        guard let index = connections.index(forKey: id) else { return false }
+        let waiting = connections.values[index].outboundBytes
         guard waiting == 0 || waiting + size <= limits.outboundQueueBytesPerPeer else {
             stats.droppedOutbound += 1
             return false
         }
-        connections[id]!.outboundBytes = waiting + size
+        connections.values[index].outboundBytes = waiting + size
         actions.append(.send(id, envelope, bytes: size))
         return true
     }
 
     /// The driver flushed (or failed to write) `bytes` of a connection's queue.
     mutating func written(_ bytes: Int, on id: ConnectionID) {
-        guard let waiting = connections[id]?.outboundBytes else { return }
-        connections[id]!.outboundBytes = max(0, waiting - bytes)
+        guard let index = connections.index(forKey: id) else { return }
+        connections.values[index].outboundBytes = max(0, connections.values[index].outboundBytes - bytes)
     }
 
     func envelope(
