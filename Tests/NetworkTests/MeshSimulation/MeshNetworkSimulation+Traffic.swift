@@ -117,7 +117,7 @@ extension MeshNetworkSimulation {
     func instant(_ time: VirtualInstant) -> ContinuousClock.Instant { origin + (time - .zero) }
 
     mutating func scheduleTraffic() {
-        if traffic.turnsBad != nil {
+        if traffic.turnsBad != nil, options.reattestation?.afterConvergence == false {
             let moment = random.duration(in: .seconds(1)...(options.faultPhase - .seconds(1)))
             sim.setTimer(.traffic(.turnBad), node: controller, after: moment)
         }
@@ -127,6 +127,9 @@ extension MeshNetworkSimulation {
 
     /// The mesh converged after the heal: late gossip items, the lagging consumer's traffic and pause.
     mutating func converged() {
+        if traffic.turnsBad != nil, options.reattestation?.afterConvergence == true {
+            sim.setTimer(.traffic(.turnBad), node: controller, after: .milliseconds(500))
+        }
         if let gossip = options.gossip {
             for _ in 0..<gossip.lateItems {
                 sim.setTimer(.traffic(.originate(late: true)), node: controller, after: random.duration(in: .zero...gossip.lateSpread))

@@ -49,9 +49,10 @@ extension MeshNetworkSimulation {
                 report.traffic.badEvictions += 1
                 return
             }
-            // After the heal nothing is lost: an honest peer fails re-attestation only on a link stalled before.
+            // After the heal nothing is lost: an honest peer fails re-attestation only on a link stalled before, or
+            // one whose other end crashed with its host (silently).
             let link = nodes[i].state?.current[peer].flatMap { linkOf[$0] }
-            if sim.now >= healTime, let link, links[link].stalled == [false, false] {
+            if sim.now >= healTime, let link, links[link].stalled == [false, false], links[link].open == [true, true] {
                 violation("node \(i) evicted honest \(name(peer)) after the heal: \(reason)")
             }
         default: break

@@ -6,7 +6,10 @@ import SimulationKit
 /// the fault phase (its peers must evict it at their next challenge and refuse it in the handshake from then on).
 struct ReattestationPlan: CustomStringConvertible {
     var turnsBad = true
-    var description: String { "reattestation(turnsBad: \(turnsBad))" }
+    /// It turns bad 500 ms after the mesh converged (every peer then has a connection to it, and no fault ends
+    /// one) rather than during the fault phase.
+    var afterConvergence = false
+    var description: String { "reattestation(turnsBad: \(turnsBad)\(afterConvergence ? " after convergence" : ""))" }
 }
 
 /// Gossip over an admission graph that is not full (a ring with a chord now and then), items originated all along;
@@ -55,12 +58,13 @@ extension MeshSimulationOptions {
         return hop * diameter + limits.timerResolution
     }
 
-    /// Churn with re-attestation every second and one node turning bad.
+    /// Churn with re-attestation every second and one node turning bad (during the churn for even seeds, after
+    /// the convergence for odd ones).
     static func reattestation(seed: UInt64) -> MeshSimulationOptions {
         var options = churn(seed: seed)
         options.scenario = "re-attestation"
         options.honestCount = 3 + Int(seed % 3)
-        options.reattestation = ReattestationPlan()
+        options.reattestation = ReattestationPlan(afterConvergence: seed % 2 == 1)
         options.limits.reattestationInterval = .seconds(1)
         options.limits.reattestationTimeout = .milliseconds(500)
         options.limits.attestationAnswerInterval = .seconds(1)
