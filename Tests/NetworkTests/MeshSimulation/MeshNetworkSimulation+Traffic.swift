@@ -27,6 +27,7 @@ struct TrafficState {
     /// Its diameter over the honest nodes (hops a gossip item may need).
     var diameter = 1
     var pusher: Int?
+    var pusherFloodTarget: Int?
     var turnsBad: Int?
     var badSince: VirtualInstant?
     var lagging: Int?
@@ -74,10 +75,13 @@ struct TrafficState {
         for i in 0..<n { join(i, (i + 1) % n) }
         if n > 4, random.chance(Ratio(1, 2)) { join(0, 2 + random.index(n - 3)) }
         if gossip.hostilePusher {
+            // Two honest nodes apart on the ring, so its relays often beat the honest path. It floods only the
+            // first with made-up hashes: the second's quota stays free for the real hashes it relays.
             pusher = n
             let first = random.index(n)
             join(n, first)
-            join(n, (first + 1 + random.index(n - 1)) % n)
+            join(n, (first + 2) % n)
+            pusherFloodTarget = first
         }
         neighbours = graph
         diameter = (0..<n).map { Self.eccentricity(of: $0, in: graph, honest: n) }.max() ?? 1

@@ -161,9 +161,11 @@ extension MeshNetworkSimulation {
 
     /// Pushes hashes nobody has (now and then a burst over the per-peer quota) and content nobody asked for.
     mutating func pusherFlood() {
-        guard let pusher = traffic.pusher, let state = nodes[pusher].state else { return }
-        for id in state.current.values.sorted() {
-            guard let l = linkOf[id], links[l].open[links[l].side(of: pusher)] else { continue }
+        guard let pusher = traffic.pusher, let target = traffic.pusherFloodTarget, let state = nodes[pusher].state,
+            let id = state.current[nodes[target].identity]
+        else { return }
+        do {
+            guard let l = linkOf[id], links[l].open[links[l].side(of: pusher)] else { return }
             let side = links[l].side(of: pusher)
             let pushes = random.chance(Ratio(1, 10)) ? 2 * options.limits.pendingPullsPerPeer : 1
             for _ in 0..<pushes {
