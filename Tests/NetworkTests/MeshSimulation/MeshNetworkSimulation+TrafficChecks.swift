@@ -127,7 +127,8 @@ extension MeshNetworkSimulation {
     mutating func finishTraffic() {
         if options.gossip != nil {
             let bound = options.deliveryBound(diameter: traffic.diameter)
-            for (hash, item) in traffic.items where item.late {
+            let late = traffic.items.filter(\.value.late).sorted { ($0.value.at, $0.value.origin) < ($1.value.at, $1.value.origin) }
+            for (hash, item) in late {
                 for m in members where m != item.origin {
                     guard let at = traffic.delivered[m][hash] else {
                         violation("an item node \(item.origin) originated at \(item.at) never reached node \(m)")
