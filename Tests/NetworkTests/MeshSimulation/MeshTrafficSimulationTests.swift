@@ -53,6 +53,7 @@ import TestSupport
         print("lagging consumer: \(MeshSimulationTests.summary(reports)), \(reports.map(\.traffic.readPauses).reduce(0, +)) read pauses,"
               + " at most \(reports.map(\.traffic.maximumWaiting).max() ?? 0) events waiting (buffer \(limits.eventBufferMessages)),"
               + " at most \(reports.map(\.traffic.maximumReadWhilePaused).max() ?? 0) frames read while paused,"
+              + " at most \(reports.map(\.traffic.maximumHeld).max() ?? 0) segments held at a node,"
               + " \(reports.map(\.traffic.messagesTaken).reduce(0, +)) messages taken")
         #expect(reports.allSatisfy { $0.traffic.readPauses > 0 }, "every run paused reads")
     }
