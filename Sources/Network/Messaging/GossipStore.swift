@@ -12,11 +12,11 @@ struct GossipStore: Sendable {
         let author: [UInt8]
     }
 
-    private var items: [[UInt8]: Item] = [:]
+    private(set) var items: [[UInt8]: Item] = [:]
     private var order: [[UInt8]] = []
     private var orderStart = 0
     /// Pulls we wait for: whom we asked, until when, and who else pushed the hash (to retry from them).
-    private var pending: [[UInt8]: Pull] = [:]
+    private(set) var pending: [[UInt8]: Pull] = [:]
     private var pendingByPeer: [PeerID: Int] = [:]
     let capacity: Int
     let pendingCapacity: Int
@@ -70,8 +70,9 @@ struct GossipStore: Sendable {
     }
 
     /// Pulls whose deadline passed move to their next pusher (returned, to be pulled from) or are forgotten.
+    /// Returned in hash order, not the table's (seeded per process), so the same inputs give the same actions.
     mutating func expire(now: ContinuousClock.Instant, timeout: Duration) -> [(hash: [UInt8], peer: PeerID)] {
-        let late = pending.filter { $0.value.deadline <= now }.map(\.key)
+        let late = pending.filter { $0.value.deadline <= now }.map(\.key).sorted { $0.lexicographicallyPrecedes($1) }
         return late.compactMap { reassign($0, now: now, timeout: timeout) }
     }
 
@@ -79,7 +80,7 @@ struct GossipStore: Sendable {
     mutating func dropPending(from peer: PeerID, now: ContinuousClock.Instant, timeout: Duration)
         -> [(hash: [UInt8], peer: PeerID)]
     {
-        let theirs = pending.filter { $0.value.peer == peer }.map(\.key)
+        let theirs = pending.filter { $0.value.peer == peer }.map(\.key).sorted { $0.lexicographicallyPrecedes($1) }
         for hash in pending.keys { pending[hash]!.alternates.removeAll { $0 == peer } }
         return theirs.compactMap { reassign($0, now: now, timeout: timeout) }
     }

@@ -6,8 +6,8 @@ import SimulationKit
 /// the states' tables and compare them with the simulation's own ground truth (who is admitted, which links are
 /// open), never with the state's bookkeeping of itself.
 extension MeshNetworkSimulation {
-    /// The honest nodes that must end fully connected (the revoked one is not).
-    var members: [Int] { honest.filter { $0 != revoked } }
+    /// The honest nodes that must end fully connected (the revoked one and one whose evidence went bad are not).
+    var members: [Int] { honest.filter { $0 != revoked && $0 != traffic.turnsBad } }
 
     /// Checks the nodes in `changed` (the others' states did not change).
     mutating func checkInvariants(_ changed: Set<Int>) {
@@ -84,6 +84,7 @@ extension MeshNetworkSimulation {
         if pairs.allSatisfy({ link($0, between: between) != nil }) && noStrayConnections() {
             report.convergedAt = sim.now
             for pair in pairs { convergedLinks[pair] = link(pair, between: between) }
+            converged()
         } else if overdue {
             let missing = pairs.filter { link($0, between: between) == nil }.map { "\($0): \(describe($0))" }
             violation("mesh not full \(options.settleBound) after the heal; missing \(missing), stray \(strayConnections())")
@@ -95,6 +96,7 @@ extension MeshNetworkSimulation {
         if report.violations.isEmpty && report.convergedAt == nil { violation("the mesh never converged") }
         let stray = strayConnections()
         if report.violations.isEmpty && !stray.isEmpty { violation("connections left besides the mesh at the end: \(stray)") }
+        finishTraffic()
         if let revoked {
             let connected = members.filter { nodes[revoked].state?.current[nodes[$0].identity] != nil }
             report.revokedStillConnectedAtEnd = connected.count
@@ -103,7 +105,9 @@ extension MeshNetworkSimulation {
 
     func memberPairs() -> [[Int]] {
         let m = members
-        return m.indices.flatMap { a in m[(a + 1)...].map { [m[a], $0] } }
+        let pairs = m.indices.flatMap { a in m[(a + 1)...].map { [m[a], $0] } }
+        guard let graph = traffic.neighbours else { return pairs }
+        return pairs.filter { graph[$0[0]].contains($0[1]) }
     }
 
     /// Links with an open end, by the pair of nodes they join.
@@ -194,6 +198,7 @@ struct MeshSimulationReport: CustomStringConvertible {
     var revokedAt: VirtualInstant?
     var revokedStillConnectedAtEnd = 0
     var revokedWhileVerdictPending = false
+    var traffic = TrafficReport()
     private var recentDials: [DialKey: [VirtualInstant]] = [:]
 
     init(options: MeshSimulationOptions) { self.options = options }
@@ -235,6 +240,7 @@ struct MeshSimulationReport: CustomStringConvertible {
                 + " at most \(maximumVerdictWaitsPerPeer) connections of one peer awaiting a verdict at a node,"
                 + " converged \(convergence.map { "\($0)" } ?? "never") after the heal",
         ]
+        if let line = traffic.summary(options) { lines.append("  " + line) }
         lines += violations.prefix(5).map { "  violation: \($0)" }
         return lines.joined(separator: "\n")
     }

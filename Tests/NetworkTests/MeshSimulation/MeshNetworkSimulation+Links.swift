@@ -1,4 +1,5 @@
 import SimulationKit
+import WireCodec
 
 @testable import Network
 
@@ -71,6 +72,10 @@ extension MeshNetworkSimulation {
         links[l].authenticated[side] = true
         let node = links[l].nodes[side]
         if node == hostile { return hostileAuthenticated(l, side: side) }
+        if !links[l].helloEvidenceGood[side] {
+            // The handshake appraises the peer's evidence (EKEP): a node whose platform went bad is refused.
+            return feed(.authenticationFailed(id, reason: "attestation evidence rejected"), at: node)
+        }
         feed(.authenticated(id, peer), at: node)
     }
 
@@ -98,7 +103,12 @@ extension MeshNetworkSimulation {
                 if case .fin = segment {} else { sim.send(.reset(link: l), from: to, to: from) }
                 return
             }
-            for ready in links[l].arrived(segment, sequence: sequence, at: side) { deliver(ready, on: l, at: side) }
+            let batch = links[l].arrived(segment, sequence: sequence, at: side)
+            // Reads paused (the consumer lags): segments wait in the node's inbox. A batch already read when reads
+            // pause is delivered whole, as NIO delivers what one read returned.
+            if readsHeld(at: to) { holdForReading(batch, on: l, at: side) } else {
+                for ready in batch { deliver(ready, on: l, at: side) }
+            }
         }
     }
 
@@ -109,13 +119,18 @@ extension MeshNetworkSimulation {
         guard links[l].open[side], let id = links[l].ids[side] else { return }
         switch segment {
         case .syn, .synAck: break
-        case .hello(let peer):
+        case .hello(let peer, let evidenceGood):
             links[l].receivedHello[side] = peer
+            links[l].helloEvidenceGood[side] = evidenceGood
             completeHandshake(l, side: side)
         case .verdict(let keep):
             if node != hostile { feed(.verdict(id, keep: keep), at: node) }
         case .frame(let envelope):
-            if node == hostile { hostileReceived(envelope, on: l, side: side) } else { feed(.received(id, envelope), at: node) }
+            if node == hostile { hostileReceived(envelope, on: l, side: side) } else {
+                if node == traffic.pusher { pusherReceived(envelope, on: l, side: side) }
+                if traffic.readsPaused[node] { traffic.framesReadWhilePaused[node] += 1 }
+                feed(.received(id, envelope), at: node)
+            }
         case .fin:
             ended(l, side: side)
         }
@@ -154,5 +169,27 @@ extension MeshNetworkSimulation {
         linkOf[id] = l
         if dialer == hostile { return hostileEstablished(l) }
         feed(.outboundOpened(id, target: links[l].target), at: dialer)
+    }
+
+    // MARK: Driver helpers
+
+    func trace(_ action: MeshAction, at i: Int) {
+        let link = action.connection.flatMap { linkOf[$0] }.map { " link \($0) \(links[$0].nodes)" } ?? ""
+        switch action {
+        case .send, .sendAddresses, .verifyAddresses: return
+        case .report(let event): print("\(sim.now) node \(i): report \(event)")
+        default: print("\(sim.now) node \(i): \(action)\(link)")
+        }
+    }
+
+    /// Our own record at our address, then the ones we know (the driver signs ours with the wall clock).
+    mutating func sendAddresses(_ known: [PeerAddressRecord], on id: ConnectionID, at i: Int) {
+        var list = Darknode_V1_PeerAddressList()
+        list.records = [MeshSimulationKeys.records[nodes[i].keyIndex][i].signed] + known.map(\.signed)
+        guard let bytes: [UInt8] = try? list.serializedBytes() else { return }
+        var actions: [MeshAction] = []
+        let state = nodes[i].state!
+        nodes[i].state!.enqueue(state.envelope(.peerAddresses, payload: bytes), on: id, into: &actions)
+        perform(actions, at: i)
     }
 }

@@ -122,7 +122,7 @@ extension MeshNetworkSimulation {
     mutating func hostileEstablished(_ l: Int) {
         guard !stalled.contains(l), let hostile else { return }
         links[l].sentHello[0] = true
-        send(.hello(nodes[hostile].peer), on: l, from: 0)
+        send(.hello(nodes[hostile].peer, evidenceGood: true), on: l, from: 0)
         completeHandshake(l, side: 0)
     }
 

@@ -56,25 +56,32 @@ struct MeshNetworkSimulation {
     let origin = ContinuousClock.now
     var bootstrap: [[Int]]
     var report: MeshSimulationReport
+    /// Re-attestation, gossip and the lagging consumer (`MeshNetworkSimulation+Traffic`).
+    var traffic: TrafficState
 
     init(options: MeshSimulationOptions) {
         self.options = options
         let n = options.honestCount
-        precondition(n + (options.hostile == nil ? 0 : 1) <= MeshSimulationKeys.count)
+        // Nodes: the honest ones, the hostile pusher (gossip), the hostile dialer, the controller.
+        let pushers = options.gossip?.hostilePusher == true ? 1 : 0
+        precondition(n + pushers + (options.hostile == nil ? 0 : 1) <= MeshSimulationKeys.count)
         var random = DeterministicRNG(seed: options.seed)
         let deal = Array(0..<MeshSimulationKeys.count).shuffled(using: &random)
         honest = 0..<n
-        hostile = options.hostile == nil ? nil : n
-        controller = n + (options.hostile == nil ? 0 : 1)
+        hostile = options.hostile == nil ? nil : n + pushers
+        controller = n + pushers + (options.hostile == nil ? 0 : 1)
         nodes = (0..<controller).map { Node(keyIndex: deal[$0]) }
+        traffic = TrafficState(options: options, nodeCount: controller, random: &random)
         var admitted = Set(nodes[honest].map(\.identity))
         if let hostile, options.hostile!.admitted { admitted.insert(nodes[hostile].identity) }
         self.admitted = admitted
         // Every pair has at least one dialler: one of the two (or both: simultaneous dials) lists the other as a
-        // bootstrap address. Address records learnt from peers add more targets.
-        var bootstrap = Array(repeating: [Int](), count: n)
-        for i in 0..<n {
-            for j in (i + 1)..<max(n, i + 1) {
+        // bootstrap address. Address records learnt from peers add more targets. With an admission graph, only
+        // the pairs it joins.
+        let graph = traffic.neighbours
+        var bootstrap = Array(repeating: [Int](), count: n + pushers)
+        for i in 0..<(n + pushers) {
+            for j in (i + 1)..<max(n + pushers, i + 1) where graph.map({ $0[i].contains(j) }) ?? (j < n) {
                 switch options.mutualBootstrap ? 2 : random.index(3) {
                 case 0: bootstrap[i].append(j)
                 case 1: bootstrap[j].append(i)
@@ -98,6 +105,8 @@ struct MeshNetworkSimulation {
             sim.setTimer(.revoke, node: controller, after: self.random.duration(in: .milliseconds(500)...latest))
         }
         if hostile != nil { sim.setTimer(.hostileDial, node: hostile!, after: .milliseconds(1)) }
+        if let pusher = traffic.pusher { start(pusher) }
+        scheduleTraffic()
     }
 
     var now: ContinuousClock.Instant { origin + (sim.now - .zero) }
@@ -114,6 +123,7 @@ struct MeshNetworkSimulation {
             case .timer(let node, let timer): fired(timer, at: node)
             }
             checkInvariants(touched)
+            checkTraffic(touched)
             touched.removeAll(keepingCapacity: true)
             if revocationArmed { considerRevocation() }
             guard report.violations.isEmpty else { break }
@@ -132,13 +142,16 @@ struct MeshNetworkSimulation {
         nodes[i].state = TestMeshState(
             identity: nodes[i].identity, limits: limits, admitted: admittedBy(i),
             bootstrap: bootstrap[i].map { (MeshSimulationKeys.host($0), MeshSimulationKeys.port) },
-            reattestsPeers: false, answersChallenges: false, random: random.fork())
+            reattestsPeers: options.reattestation != nil, answersChallenges: options.reattestation != nil,
+            random: random.fork())
+        traffic.restarted(i)
         let first = random.duration(in: .zero...limits.timerResolution)
         sim.setTimer(.tick(incarnation: nodes[i].incarnation), node: i, after: first)
     }
 
     /// The admission set node `i` uses: the revoked node keeps admitting the others.
     func admittedBy(_ i: Int) -> Set<PeerID> {
+        if let graph = traffic.neighbours { return Set(graph[i].map { nodes[$0].identity }) }
         guard let revoked, i == revoked else { return admitted }
         return admitted.union([nodes[i].identity])
     }
@@ -190,7 +203,7 @@ struct MeshNetworkSimulation {
                 guard let l = linkOf[id] else { continue }
                 let side = links[l].side(of: i)
                 links[l].sentHello[side] = true
-                send(.hello(nodes[i].peer), on: l, from: side)
+                send(.hello(nodes[i].peer, evidenceGood: traffic.evidenceGood(i)), on: l, from: side)
                 sim.setTimer(.handshakeTimeout(link: l, incarnation: nodes[i].incarnation), node: i, after: options.handshakeTimeout)
                 completeHandshake(l, side: side)
             case .close(let id), .closeAsDuplicate(let id, _):
@@ -202,7 +215,7 @@ struct MeshNetworkSimulation {
                 send(.verdict(keep: keep), on: l, from: links[l].side(of: i))
             case .send(let id, let envelope, let bytes):
                 nodes[i].state!.written(bytes, on: id)
-                guard let l = linkOf[id] else { continue }
+                guard observeSent(envelope, on: id, at: i), let l = linkOf[id] else { continue }
                 send(.frame(envelope), on: l, from: links[l].side(of: i))
             case .sendAddresses(let id, let known):
                 sendAddresses(known, on: id, at: i)
@@ -211,8 +224,9 @@ struct MeshNetworkSimulation {
                 feed(.addressesVerified(id, records), at: i)
             case .report(let event):
                 report.record(event, at: i, time: sim.now)
-                feed(.eventsTaken(count: 1, bytes: event.bufferedBytes), at: i)
-            case .install:
+                reported(event, at: i)
+            case .install(let id, let peer):
+                checkInstall(id, of: peer, at: i)
                 meshChanged = true
                 report.installs += 1
             case .dial(let target, let host, let port):
@@ -223,32 +237,12 @@ struct MeshNetworkSimulation {
                     violation("node \(i) dialled \(target) again after the mesh converged")
                 }
                 dial(from: i, host: host, port: port, target: target)
-            case .awaitVerdict, .completePing, .setReadsPaused:
+            case .awaitVerdict, .completePing:
                 break
-            case .answerChallenge, .checkAttestation:
-                report.violations.append("\(sim.now) node \(i): re-attestation is off in the simulation, got \(action)")
+            case .setReadsPaused, .answerChallenge, .checkAttestation:
+                performTraffic(action, at: i)
             }
         }
-    }
-
-    private func trace(_ action: MeshAction, at i: Int) {
-        let link = action.connection.flatMap { linkOf[$0] }.map { " link \($0) \(links[$0].nodes)" } ?? ""
-        switch action {
-        case .send, .sendAddresses, .verifyAddresses: return
-        case .report(let event): print("\(sim.now) node \(i): report \(event)")
-        default: print("\(sim.now) node \(i): \(action)\(link)")
-        }
-    }
-
-    /// Our own record at our address, then the ones we know (the driver signs ours with the wall clock).
-    private mutating func sendAddresses(_ known: [PeerAddressRecord], on id: ConnectionID, at i: Int) {
-        var list = Darknode_V1_PeerAddressList()
-        list.records = [MeshSimulationKeys.records[nodes[i].keyIndex][i].signed] + known.map(\.signed)
-        guard let bytes: [UInt8] = try? list.serializedBytes() else { return }
-        var actions: [MeshAction] = []
-        let state = nodes[i].state!
-        nodes[i].state!.enqueue(state.envelope(.peerAddresses, payload: bytes), on: id, into: &actions)
-        perform(actions, at: i)
     }
 
     // MARK: Links (simulated TCP: MeshNetworkSimulation+Links)
@@ -287,6 +281,7 @@ struct MeshNetworkSimulation {
         case .chaos: chaos()
         case .heal: heal()
         case .revoke: revocationArmed = true
+        case .traffic(let timer): firedTraffic(timer, at: node)
         }
     }
 }

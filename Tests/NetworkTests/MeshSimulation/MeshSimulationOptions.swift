@@ -55,6 +55,10 @@ struct MeshSimulationOptions: CustomStringConvertible {
     /// One honest node loses admission at a random moment of the fault phase.
     var revokeOne = false
     var hostile: HostileBehaviour?
+    /// Traffic scenarios (`MeshSimulationOptions+Traffic`): re-attestation, gossip, a lagging consumer.
+    var reattestation: ReattestationPlan?
+    var gossip: GossipPlan?
+    var lag: LagPlan?
     var limits = MeshSimulationOptions.simulationLimits
     /// Print every dial, install, report and close (`MESH_SIM_TRACE=1` with `MESH_SIM_SEED`).
     var trace = ProcessInfo.processInfo.environment["MESH_SIM_TRACE"] != nil
@@ -104,7 +108,7 @@ struct MeshSimulationOptions: CustomStringConvertible {
 
     var description: String {
         "MESH_SIM_SEED=\(seed) \(scenario): nodes=\(honestCount) faults=[\(faults)] faultPhase=\(faultPhase) chaos=\(chaos.rawValue)"
-            + " revokeOne=\(revokeOne) \(hostile.map { "\($0)" } ?? "no hostile node")"
+            + " revokeOne=\(revokeOne) \(hostile.map { "\($0)" } ?? "no hostile node")\(trafficDescription)"
     }
 
     static let lossy = NetworkFaults(

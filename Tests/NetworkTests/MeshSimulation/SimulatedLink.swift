@@ -8,8 +8,9 @@ import WireCodec
 enum Segment {
     case syn
     case synAck
-    /// The authentication handshake, reduced to one message each way: it proves the sender's identity.
-    case hello(AuthenticatedPeer)
+    /// The authentication handshake, reduced to one message each way: it proves the sender's identity and, when
+    /// the scenario attests, carries whether its platform evidence was good when it was sent.
+    case hello(AuthenticatedPeer, evidenceGood: Bool)
     case verdict(keep: Bool)
     case frame(Darknode_V1_Envelope)
     case fin
@@ -36,6 +37,8 @@ enum SimulationTimer {
     case chaos
     case heal
     case revoke
+    /// Traffic scenarios (`MeshNetworkSimulation+Traffic`).
+    case traffic(TrafficTimer)
 }
 
 /// One simulated TCP connection. Side 0 is the dialer, side 1 the listener.
@@ -55,6 +58,7 @@ struct SimulatedLink {
     var held: [[UInt64: Segment]] = [[:], [:]]
     var sentHello = [false, false]
     var receivedHello: [AuthenticatedPeer?] = [nil, nil]
+    var helloEvidenceGood = [true, true]
     var authenticated = [false, false]
     /// A segment sent from this side was lost (or blocked by a partition): everything after it waits forever.
     var stalled = [false, false]

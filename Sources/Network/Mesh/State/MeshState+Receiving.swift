@@ -85,7 +85,10 @@ extension MeshState {
         let message = InboundMessage(from: peer, author: nil, delivery: .gossip, topic: e.topic, sessionID: session, payload: payload)
         report(.message(message), into: &actions)
         let push = envelope(.gossipPush, topic: e.topic, session: session, hash: hash)
-        for (other, otherID) in current where other != peer { enqueue(push, on: otherID, into: &actions) }
+        // In connection order, not the table's (seeded per process), so the same inputs give the same actions.
+        for (other, otherID) in current.sorted(by: { $0.value < $1.value }) where other != peer {
+            enqueue(push, on: otherID, into: &actions)
+        }
     }
 
     /// The first address message of a connection (later ones are ignored): records only of admitted identities
@@ -163,7 +166,7 @@ extension MeshState {
     ) {
         gossip.store(hash, .init(content: content, topic: topic, sessionID: session, author: identity.bytes))
         let push = envelope(.gossipPush, topic: topic, session: session, hash: hash)
-        for id in current.values { enqueue(push, on: id, into: &actions) }
+        for id in current.values.sorted() { enqueue(push, on: id, into: &actions) }
     }
 
     /// Asks `peers` for content we lack (it arrives as a gossip delivery).
