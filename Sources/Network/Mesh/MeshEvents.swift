@@ -48,5 +48,8 @@ final class TakenEvents: Sendable {
     }
 
     /// What the consumer should assume about reads (set by the driver under its lock after every input).
-    func setReadsPaused(_ value: Bool) { paused.store(value, ordering: .releasing) }
+    /// Written only when it changes: the consumers read this line for every event they take.
+    func setReadsPaused(_ value: Bool) {
+        if paused.load(ordering: .relaxed) != value { paused.store(value, ordering: .releasing) }
+    }
 }

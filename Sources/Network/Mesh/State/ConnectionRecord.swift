@@ -21,6 +21,17 @@ struct ConnectionRecord: Sendable {
     /// Bytes written and not yet flushed to the socket (see `NetworkLimits.outboundQueueBytesPerPeer`).
     var outboundBytes = 0
 
+    /// Counts `bytes` into the outbound queue unless it already holds `limit` (an empty queue takes any message up
+    /// to the frame limit, so a small cap never blocks a large one).
+    mutating func reserveOutbound(_ bytes: Int, limit: Int) -> Bool {
+        guard outboundBytes == 0 || outboundBytes + bytes <= limit else { return false }
+        outboundBytes += bytes
+        return true
+    }
+
+    /// `bytes` of the queue were flushed (or failed to write).
+    mutating func releaseOutbound(_ bytes: Int) { outboundBytes = max(0, outboundBytes - bytes) }
+
     /// An envelope arrived: the peer is alive, and the envelope is counted against its rate limits. Nil unless
     /// installed; otherwise the peer and, when a limit refused the envelope, the count of refused envelopes.
     mutating func heard(payloadBytes: Int, now: ContinuousClock.Instant) -> (peer: PeerID, throttled: Int?)? {

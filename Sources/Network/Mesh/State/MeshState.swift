@@ -101,14 +101,12 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
     @discardableResult
     mutating func enqueue(_ envelope: Darknode_V1_Envelope, on id: ConnectionID, into actions: inout [MeshAction]) -> Bool {
         let size = envelope.queuedBytes
-        // Through the index, so the record is not copied out (this runs for every message sent).
+        // A mutating call through the index, so the record is not copied out (this runs for every message sent).
         guard let index = connections.index(forKey: id) else { return false }
-        let waiting = connections.values[index].outboundBytes
-        guard waiting == 0 || waiting + size <= limits.outboundQueueBytesPerPeer else {
+        guard connections.values[index].reserveOutbound(size, limit: limits.outboundQueueBytesPerPeer) else {
             stats.droppedOutbound += 1
             return false
         }
-        connections.values[index].outboundBytes = waiting + size
         actions.append(.send(id, envelope, bytes: size))
         return true
     }
@@ -116,7 +114,7 @@ struct MeshState<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// The driver flushed (or failed to write) `bytes` of a connection's queue.
     mutating func written(_ bytes: Int, on id: ConnectionID) {
         guard let index = connections.index(forKey: id) else { return }
-        connections.values[index].outboundBytes = max(0, connections.values[index].outboundBytes - bytes)
+        connections.values[index].releaseOutbound(bytes)
     }
 
     func envelope(
