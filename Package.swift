@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
         .testTarget(name: "Secp256k1Tests", dependencies: ["Secp256k1", "CSecp256k1", "TestSupport", bigInt]),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec", "Secp256k1", "TestSupport", protobuf]),
-        .testTarget(name: "NetworkTests", dependencies: ["Network", "MeshTestKit", "SecureChannel", "Enclave", "Attestation", "TestSupport", "SimulationKit", logging, "Secp256k1", "WireCodec", nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .testTarget(name: "NetworkTests", dependencies: ["Network", "MeshTestKit", "SecureChannel", "Enclave", "Attestation", "TestSupport", "SimulationKit", logging, "Secp256k1", "WireCodec", crypto, nioCore, nioPosix, .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(
             name: "MPCTests", dependencies: ["MPC", "MPCSimulator", "Secp256k1", "WireCodec", "SimulationKit", "TestSupport", crypto],
             swiftSettings: optimizedEvenInDebug),
