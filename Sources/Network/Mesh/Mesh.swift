@@ -16,7 +16,7 @@ public final class Mesh: Sendable {
     public var events: MeshEvents {
         MeshEvents(stream: stream, taken: { [weak self] event in
             guard let self, self.taken.add(bytes: event.bufferedBytes) else { return }
-            self.run(.eventsTaken(count: 0, bytes: 0))
+            self.foldTakenEvents()
         })
     }
     let taken = TakenEvents()
@@ -73,17 +73,29 @@ public final class Mesh: Sendable {
         perform(actions, channels)
     }
 
-    /// Handles an input under the lock, after folding in the events the consumer took since the last one.
+    /// Handles an input under the lock (see `step`).
     func handle(_ input: MeshInput, in state: inout MeshState<SystemRandomNumberGenerator>, now: ContinuousClock.Instant)
         -> [MeshAction]
     {
+        step(&state, now: now) { $0.handle(input, now: now) }
+    }
+
+    /// Runs `body` on the state under the lock, after folding in the events the consumer took since the last step,
+    /// then tells the consumer whether reads are paused.
+    private func step(
+        _ state: inout MeshState<SystemRandomNumberGenerator>, now: ContinuousClock.Instant,
+        _ body: (inout MeshState<SystemRandomNumberGenerator>) -> [MeshAction]
+    ) -> [MeshAction] {
         var actions: [MeshAction] = []
         if let (count, bytes) = taken.drain() { actions = state.handle(.eventsTaken(count: count, bytes: bytes), now: now) }
-        let more = state.handle(input, now: now)
+        let more = body(&state)
         if actions.isEmpty { actions = more } else { actions += more }
         taken.setReadsPaused(state.readsPaused)
         return actions
     }
+
+    /// Folds in the events the consumer took, now (while reads are paused, and before reading statistics).
+    func foldTakenEvents() { run(.eventsTaken(count: 0, bytes: 0)) }
 
     /// Runs `body` on the state (for the public sends), then carries out the actions it produced.
     @discardableResult
@@ -100,9 +112,7 @@ public final class Mesh: Sendable {
     func tick() {
         let now = clock.now
         let (actions, channels) = core.withLockedValue { c in
-            var actions = c.state.tick(now: now)
-            if let (count, bytes) = taken.drain() { actions += c.state.handle(.eventsTaken(count: count, bytes: bytes), now: now) }
-            taken.setReadsPaused(c.state.readsPaused)
+            let actions = step(&c.state, now: now) { $0.tick(now: now) }
             return (actions, c.channels(for: actions))
         }
         perform(actions, channels)
@@ -171,7 +181,7 @@ public final class Mesh: Sendable {
     public var connectedPeers: [AuthenticatedPeer] { core.withLockedValue { $0.state.connectedPeers } }
 
     public var statistics: MeshStatistics {
-        run(.eventsTaken(count: 0, bytes: 0))  // counts the events the consumer took since the last input
+        foldTakenEvents()
         return core.withLockedValue { $0.state.stats }
     }
 }

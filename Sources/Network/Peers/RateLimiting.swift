@@ -54,8 +54,9 @@ public struct Backoff: Sendable {
 }
 
 extension Duration {
-    /// The duration truncated to whole milliseconds (toward zero).
-    var wholeMilliseconds: Int64 {
+    /// The duration truncated to whole milliseconds (toward zero): the unit of the back-off and of the node's
+    /// `-ms` settings.
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
     }

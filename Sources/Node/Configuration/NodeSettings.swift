@@ -104,10 +104,7 @@ public struct NodeSettings: Sendable, Equatable {
         }
         func quoted(_ text: String) -> String { "\"\(text)\"" }
         // The file's intervals are whole milliseconds (the `-ms` keys).
-        func milliseconds(_ interval: Duration) -> String {
-            let (seconds, attoseconds) = interval.components
-            return String(seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
-        }
+        func milliseconds(_ interval: Duration) -> String { String(interval.wholeMilliseconds) }
         func list(_ items: [String]) -> String? { items.isEmpty ? nil : "[" + items.map(quoted).joined(separator: ", ") + "]" }
         return """
             [mesh]
