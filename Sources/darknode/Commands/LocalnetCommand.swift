@@ -141,13 +141,19 @@ struct LocalnetCommand: AsyncParsableCommand {
         return LocalnetChild(process: process, output: output)
     }
 
+    /// Every wait is bounded. `waitUntilExit` spins the calling thread's run loop, which off the main thread is
+    /// reported to hang under load; here it ran on a pool thread. (Once in CI a localnet reported its target and
+    /// then did not exit within 180 s; that this was the cause is not proven.) The exit is polled through
+    /// `isRunning`, which Foundation's own monitor updates.
     func stopAll(_ children: [LocalnetChild]) {
         for c in children where c.process.isRunning { c.process.terminate() }
         let deadline = Date().addingTimeInterval(10)
         for c in children {
             while c.process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if c.process.isRunning { kill(c.process.processIdentifier, SIGKILL) }
-            c.process.waitUntilExit()
+            guard c.process.isRunning else { continue }
+            kill(c.process.processIdentifier, SIGKILL)
+            let killed = Date().addingTimeInterval(5)
+            while c.process.isRunning, Date() < killed { Thread.sleep(forTimeInterval: 0.05) }
         }
     }
 }
